@@ -1,0 +1,161 @@
+"""Keeping the store in step with Spark: full and incremental contact syncs, one per agent at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.spark import SparkError, iter_pages
+from crm.spark.errors import SparkAuthError
+from crm.spark.records import ContactRecord
+
+from .models import Contact, SparkAccount, SyncState, build_search_text
+from .spark import client_for_account
+
+log = logging.getLogger(__name__)
+
+CLAIM_TTL = dt.timedelta(minutes=15)
+# Re-read a little before the cursor: changes stamped in the same second as the last one seen are not lost.
+CURSOR_OVERLAP = dt.timedelta(seconds=2)
+CONTACT_COLLECTIONS = ("/contacts", "/contacts/unconnected")
+
+
+@dataclass
+class SyncResult:
+    ran: bool
+    fetched: int = 0
+    removed: int = 0
+    full: bool = False
+    error: str = ""
+
+
+def sync_state_claim(*, account: SparkAccount, resource: str) -> tuple[SyncState, str] | None:
+    """Claim the agent's sync with one conditional UPDATE, so two workers never sync the same agent at once."""
+    state, _ = SyncState.objects.get_or_create(account=account, resource=resource)
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = SyncState.objects.filter(pk=state.pk).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    ).update(claimed_until=now + CLAIM_TTL, claim_token=token, status=SyncState.Status.RUNNING,
+             progress_done=0, progress_total=0, updated_at=now)
+    if not claimed:
+        return None
+    state.refresh_from_db()
+    return state, token
+
+
+def _upsert_contacts(account: SparkAccount, records: list[ContactRecord]) -> int:
+    if not records:
+        return 0
+    now = timezone.now()
+    ids = [r.id for r in records]
+    # A row with a write on its way to Spark keeps the agent's version until the outbox settles it.
+    busy = set(
+        Contact.objects.filter(spark_id__in=ids).exclude(write_state=Contact.WriteState.SYNCED)
+        .values_list("spark_id", flat=True)
+    )
+    rows = [
+        Contact(
+            owner=account,
+            spark_id=r.id,
+            display_name=r.display_name[:75],
+            primary_email=r.primary_email[:75],
+            primary_phone=r.primary_phone[:300],
+            tags=r.tags,
+            record_status=r.record_status if r.record_status in Contact.RecordStatus.values else "Connected",
+            score=r.score,
+            relative_score=r.relative_score,
+            attributes=r.attributes,
+            spark_modified_at=r.modified_at,
+            spark_created_at=r.created_at,
+            synced_at=now,
+            search_text=build_search_text(r.display_name, r.primary_email, r.primary_phone),
+            created_at=now,
+            updated_at=now,
+        )
+        for r in records
+        if r.id not in busy
+    ]
+    Contact.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["spark_id"],
+        update_fields=[
+            "owner", "display_name", "primary_email", "primary_phone", "tags", "record_status", "score",
+            "relative_score", "attributes", "spark_modified_at", "spark_created_at", "synced_at", "search_text",
+            "updated_at",
+        ],
+    )
+    return len(rows)
+
+
+def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncResult:
+    """Bring the agent's contacts (connected and unconnected) into the store.
+
+    A full sync pages through everything and removes what Spark no longer has for the agent; an incremental
+    one asks only for contacts modified since the cursor.
+    """
+    claim = sync_state_claim(account=account, resource="contacts")
+    if claim is None:
+        return SyncResult(ran=False)
+    state, token = claim
+    full = full if full is not None else state.cursor is None
+    result = SyncResult(ran=True, full=full)
+    seen: set[str] = set()
+    newest = state.cursor
+    started = timezone.now()
+    try:
+        client = client_for_account(account)
+        params: dict[str, str] = {"_expand": "Activity"}
+        if not full and state.cursor:
+            since = (state.cursor - CURSOR_OVERLAP).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["_filter"] = f"ModificationTimestamp Gt '{since}'"
+        for path in CONTACT_COLLECTIONS:
+            for page, raw, pagination in iter_pages(client, path, params=params):
+                records = [ContactRecord.from_api(item) for item in raw]
+                with transaction.atomic():
+                    _upsert_contacts(account, records)
+                seen.update(r.id for r in records)
+                result.fetched += len(records)
+                for r in records:
+                    if r.modified_at and (newest is None or r.modified_at > newest):
+                        newest = r.modified_at
+                if page == 1:
+                    state.progress_total += int(pagination.get("TotalRows") or len(records))
+                state.progress_done = result.fetched
+                SyncState.objects.filter(pk=state.pk, claim_token=token).update(
+                    progress_done=state.progress_done, progress_total=state.progress_total,
+                    claimed_until=timezone.now() + CLAIM_TTL,
+                )
+        if full:
+            # Deleted or transferred away in Spark since we last looked; rows with writes in flight stay.
+            gone = Contact.objects.filter(owner=account, spark_id__isnull=False, synced_at__lt=started,
+                                          write_state=Contact.WriteState.SYNCED).exclude(spark_id__in=seen)
+            result.removed, _ = gone.delete()
+        SyncState.objects.filter(pk=state.pk, claim_token=token).update(
+            status=SyncState.Status.IDLE, cursor=newest, last_success_at=timezone.now(), last_error="",
+            **({"last_full_at": timezone.now()} if full else {}),
+        )
+        if account.link_status != SparkAccount.LinkStatus.LINKED:
+            SparkAccount.objects.filter(pk=account.pk).update(link_status=SparkAccount.LinkStatus.LINKED, link_error="")
+    except SparkError as exc:
+        result.error = exc.agent_message
+        log.warning("contacts sync for account %s failed: %s", account.pk, type(exc).__name__)
+        SyncState.objects.filter(pk=state.pk, claim_token=token).update(
+            status=SyncState.Status.FAILED, last_error=exc.agent_message, cursor=newest,
+        )
+        if isinstance(exc, SparkAuthError):
+            SparkAccount.objects.filter(pk=account.pk).update(
+                link_status=SparkAccount.LinkStatus.BROKEN, link_error=exc.agent_message
+            )
+        if exc.retryable:
+            raise
+    finally:
+        SyncState.objects.filter(pk=state.pk, claim_token=token).update(claimed_until=None, claim_token="")
+    return result

@@ -1,0 +1,172 @@
+"""Shared fixtures: a real sparksim process, a real Celery worker, named agents, a browser.
+
+Everything here is real: sparksim over HTTP, PostgreSQL (pytest-django's test database), Redis, and
+Celery workers in their own processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.sim import ROOT, start_sim
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM guard would refuse it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# This run's own queue: a worker of `make run` on the same Redis never takes the tests' tasks.
+os.environ["CELERY_QUEUE"] = f"crm-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def sim():
+    """One sparksim process for the session (reset by tests that change its state)."""
+    sim = start_sim(seed=42, contacts_per_agent=60)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spark_points_at_sim(request):
+    """Point the app's Spark settings at the session's sparksim, only if a test needs Django."""
+    if "django" not in sys.modules:
+        yield
+        return
+    from django.conf import settings
+
+    sim = request.getfixturevalue("sim")
+    old = settings.SPARK_API_BASE
+    settings.SPARK_API_BASE = sim.url
+    settings.SPARK_OAUTH_AUTHORIZE_URL = sim.url + "/oauth2"
+    yield
+    settings.SPARK_API_BASE = old
+
+
+@pytest.fixture
+def fresh_sim(sim):
+    sim.reset()
+    yield sim
+    sim.clear_faults()
+
+
+def _link(sim, login: str):
+    from contacts_app.services import spark_account_link
+
+    acct = sim.account(login)
+    return spark_account_link(
+        username=acct["login"], password="pw-" + acct["login"], spark_user_id=acct["user_id"], name=acct["name"],
+        email=acct.get("email", ""), office_id=acct.get("office_id", ""), office_name=acct.get("office_name", ""),
+        mls_admin=bool(acct.get("mls_admin")), api_key=acct["api_key"], api_secret=acct["api_secret"],
+    )
+
+
+@pytest.fixture
+def link_agent(sim, db):
+    """link_agent("alice") -> the SparkAccount of a Django user linked to that sparksim demo agent.
+    The user's password is "pw-<login>"."""
+    return lambda login: _link(sim, login)
+
+
+class Worker:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.lines: list[str] = []
+
+    def start(self, timeout: float = 60) -> Worker:
+        ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "crm", "worker", "--loglevel", "INFO", "--concurrency", "2",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+
+        def pump(stream):
+            for line in stream:
+                self.lines.append(line)
+                if " ready." in line:
+                    ready.set()
+
+        threading.Thread(target=pump, args=(self.process.stdout,), daemon=True).start()
+        if not ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("Celery worker did not become ready:\n" + "".join(self.lines[-40:]))
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, unacknowledged tasks go back to the queue."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def worker_env(sim, django_db_setup, django_db_blocker):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SPARK_API_BASE": sim.url,
+        "PYTHONUNBUFFERED": "1",
+        "CELERY_QUEUE": os.environ["CELERY_QUEUE"],
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(worker_env):
+    """A real Celery worker process on real Redis, using the test database."""
+    worker = Worker(worker_env).start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+    if not os.path.exists(executable):
+        pytest.fail(f"Debian's chromium is needed for browser tests (not found at {executable}); run `make test`.")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
