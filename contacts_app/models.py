@@ -105,6 +105,7 @@ class Contact(TimeStamped):
     spark_created_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     write_state = models.CharField(max_length=10, choices=WriteState.choices, default=WriteState.SYNCED, blank=True)
+    pending_delete = models.BooleanField(default=False, help_text="Deleted here; hidden while the delete waits to go out")
     search_text = models.TextField(blank=True, editable=False)
 
     class Meta:
@@ -126,3 +127,174 @@ class Contact(TimeStamped):
 def build_search_text(name: str, email: str, phone: str) -> str:
     digits = "".join(ch for ch in phone if ch.isdigit())
     return " ".join(part for part in (name.lower(), email.lower(), phone.lower(), digits) if part)
+
+
+class ContactActivity(models.Model):
+    """A contact's activity figures as Spark last gave them, with when they were fetched."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="activity")
+    daily = models.JSONField(default=list, blank=True, help_text="30 days of {date, score, relative_score}")
+    manual_emails_sent = models.IntegerField(null=True, blank=True)
+    manual_emails_opened = models.IntegerField(null=True, blank=True)
+    subscription_emails_sent = models.IntegerField(null=True, blank=True)
+    subscription_emails_opened = models.IntegerField(null=True, blank=True)
+    listings_viewed = models.IntegerField(null=True, blank=True)
+    listings_shared = models.IntegerField(null=True, blank=True)
+    viewed_listings = models.JSONField(default=list, blank=True)
+    shared_listings = models.JSONField(default=list, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+
+class AgentDirectoryEntry(models.Model):
+    """Agents of an office as Spark lists them (/accounts/by/office/<Id>): whom a contact may go to."""
+
+    spark_user_id = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    email = models.CharField(max_length=200, blank=True)
+    office_id = models.CharField(max_length=40, db_index=True)
+    office_name = models.CharField(max_length=200, blank=True)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "agent directory"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.office_name or self.office_id})"
+
+
+class BulkJob(TimeStamped):
+    """One bulk action over many contacts; its writes carry the per-contact results."""
+
+    class Kind(models.TextChoices):
+        TAG_ADD = "tag_add", "Tag"
+        TAG_REMOVE = "tag_remove", "Untag"
+        TRANSFER = "transfer", "Transfer"
+        DELETE = "delete", "Delete"
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", "Preparing"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    account = models.ForeignKey(SparkAccount, on_delete=models.CASCADE, related_name="bulk_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    contact_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREPARING)
+    total = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=10, default="bulk")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def describe(self) -> str:
+        label = self.get_kind_display()
+        if self.kind in (self.Kind.TAG_ADD, self.Kind.TAG_REMOVE):
+            return f"{label} “{self.params.get('tag', '')}”"
+        if self.kind == self.Kind.TRANSFER:
+            return f"{label} to {self.params.get('owner_name') or self.params.get('owner_id')}"
+        return label
+
+
+class SparkWrite(TimeStamped):
+    """The outbox: one change on its way to Spark. Saved with the store change in one transaction."""
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Edit"
+        DELETE = "delete", "Delete"
+        TAG_ADD = "tag_add", "Tag"
+        TAG_REMOVE = "tag_remove", "Untag"
+        TRANSFER = "transfer", "Transfer"
+        CONNECT = "connect", "Connect"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        IN_FLIGHT = "in_flight", "Sending"
+        CONFIRMED = "confirmed", "Confirmed"
+        FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"
+        CANCELLED = "cancelled", "Undone"
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Page"
+        BULK = "bulk", "Bulk job"
+        ADMIN = "admin", "Admin"
+        SYSTEM = "system", "Background job"
+
+    OPEN = (Status.QUEUED, Status.IN_FLIGHT)
+    FINAL = (Status.CONFIRMED, Status.FAILED, Status.DISCARDED, Status.CANCELLED)
+
+    account = models.ForeignKey(SparkAccount, on_delete=models.CASCADE, related_name="writes")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="writes")
+    contact_name = models.CharField(max_length=75, blank=True, help_text="The contact's name when the write was made")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    spark_status = models.IntegerField(null=True, blank=True)
+    spark_code = models.IntegerField(null=True, blank=True)
+    spark_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.PAGE)
+    bulk_job = models.ForeignKey(BulkJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="writes")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    discard_reason = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="write_due"),
+            models.Index(fields=["contact", "id"], name="write_contact_order"),
+            models.Index(fields=["account", "status"], name="write_account_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.contact_name} ({self.get_status_display()})"
+
+    def describe(self) -> str:
+        p = self.payload
+        if self.kind in (self.Kind.TAG_ADD, self.Kind.TAG_REMOVE):
+            return f"{self.get_kind_display()} “{p.get('tag', '')}”"
+        if self.kind == self.Kind.TRANSFER:
+            return f"Transfer to {p.get('owner_name') or p.get('owner_id')}"
+        if self.kind == self.Kind.UPDATE:
+            return "Edit " + ", ".join(sorted(p.get("changes", {})))
+        return self.get_kind_display()
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every change made through the app and of its Spark outcome."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONFIRMED = "confirmed", "Confirmed by Spark"
+        FAILED = "failed", "Refused by Spark"
+        DISCARDED = "discarded", "Discarded"
+        CANCELLED = "cancelled", "Undone"
+        RETRIED = "retried", "Retried"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=10, choices=SparkWrite.Source.choices)
+    account = models.ForeignKey(SparkAccount, on_delete=models.SET_NULL, null=True, blank=True)
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events")
+    contact_spark_id = models.CharField(max_length=40, blank=True)
+    contact_name = models.CharField(max_length=75, blank=True)
+    write = models.ForeignKey(SparkWrite, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    action = models.CharField(max_length=20)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["contact", "-created_at"], name="audit_contact")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only")
+        super().save(*args, **kwargs)

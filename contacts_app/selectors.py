@@ -2,51 +2,161 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 
-from django.db.models import F, QuerySet
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from .models import Contact, SparkAccount, SyncState
+from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite, SyncState
 
 SORTS = {
     "name": ("display_name", "id"),
     "-name": ("-display_name", "-id"),
-    "modified": (F("spark_modified_at").asc(nulls_first=True), "id"),
     "-modified": (F("spark_modified_at").desc(nulls_last=True), "-id"),
-    "score": (F("score").asc(nulls_first=True), "id"),
+    "modified": (F("spark_modified_at").asc(nulls_last=True), "id"),
     "-score": (F("score").desc(nulls_last=True), "-id"),
+    "score": (F("score").asc(nulls_last=True), "id"),
+    "-relative": (F("relative_score").desc(nulls_last=True), "-id"),
+    "-trend": (F("trend_7d").desc(nulls_last=True), "-id"),
+    "trend": (F("trend_7d").asc(nulls_last=True), "id"),
 }
+SORT_LABELS = {
+    "name": "Name A–Z", "-name": "Name Z–A", "-score": "Score, highest first", "score": "Score, lowest first",
+    "-relative": "Relative score", "-trend": "Rising this week", "trend": "Falling this week",
+    "-modified": "Recently modified",
+}
+BANDS = {
+    "hot": ("Hot (top third)", Q(relative_score__gte=0.66)),
+    "warm": ("Warm", Q(relative_score__gte=0.33, relative_score__lt=0.66)),
+    "cool": ("Cool", Q(relative_score__gt=0, relative_score__lt=0.33)),
+    "none": ("No activity", Q(score__isnull=True) | Q(score=0)),
+}
+STATUSES = {"connected": "Connected", "unconnected": "Unconnected"}
 
 
 @dataclass(frozen=True)
 class ContactQuery:
     q: str = ""
+    tag: str = ""
+    status: str = ""
+    band: str = ""
     sort: str = "name"
+
+    @classmethod
+    def from_params(cls, params) -> ContactQuery:
+        query = cls(
+            q=params.get("q", "")[:200], tag=params.get("tag", "")[:75], status=params.get("status", ""),
+            band=params.get("band", ""), sort=params.get("sort", "name"),
+        )
+        if query.sort not in SORTS:
+            query = replace(query, sort="name")
+        if query.status not in STATUSES:
+            query = replace(query, status="")
+        if query.band not in BANDS:
+            query = replace(query, band="")
+        return query
+
+    def as_params(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v and not (k == "sort" and v == "name")}
 
 
 def contact_list(*, account: SparkAccount, query: ContactQuery) -> QuerySet[Contact]:
-    qs = Contact.objects.filter(owner=account)
+    qs = Contact.objects.filter(owner=account, pending_delete=False)
     term = query.q.strip().lower()
     if term:
         digits = "".join(ch for ch in term if ch.isdigit())
-        if digits and len(digits) >= 3 and not any(ch.isalpha() for ch in term):
+        if len(digits) >= 3 and not any(ch.isalpha() for ch in term):
             term = digits
         qs = qs.filter(search_text__contains=term)
-    return qs.order_by(*SORTS.get(query.sort, SORTS["name"]))
+    if query.tag:
+        qs = qs.filter(tags__contains=[query.tag])
+    if query.status:
+        qs = qs.filter(record_status=STATUSES[query.status])
+    if query.band:
+        qs = qs.filter(BANDS[query.band][1])
+    return qs.order_by(*SORTS[query.sort])
 
 
 def contact_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
     """Another agent's contact is a 404, never a 403: its existence is not revealed."""
     try:
-        return Contact.objects.get(pk=pk, owner=account)
-    except Contact.DoesNotExist:
+        return Contact.objects.select_related("owner").get(pk=pk, owner=account)
+    except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404("No such contact") from None
 
 
+def write_get_for_agent(*, account: SparkAccount, pk: int) -> SparkWrite:
+    try:
+        return SparkWrite.objects.get(pk=pk, account=account)
+    except (SparkWrite.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such change") from None
+
+
+def bulk_job_get_for_agent(*, account: SparkAccount, pk: int) -> BulkJob:
+    try:
+        return BulkJob.objects.get(pk=pk, account=account)
+    except (BulkJob.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such job") from None
+
+
 def account_for_user(user) -> SparkAccount | None:
-    return SparkAccount.objects.filter(user=user).first() if user.is_authenticated else None
+    if not user.is_authenticated:
+        return None
+    return SparkAccount.objects.filter(user=user).first()
 
 
 def sync_state_get(*, account: SparkAccount, resource: str = "contacts") -> SyncState | None:
     return SyncState.objects.filter(account=account, resource=resource).first()
+
+
+def tag_list(*, account: SparkAccount) -> list[str]:
+    """Every tag the agent uses (cached briefly: it feeds filters and autocomplete on every page)."""
+    key = f"tags:{account.pk}"
+    tags = cache.get(key)
+    if tags is None:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT DISTINCT unnest(tags) AS t FROM contacts_app_contact WHERE owner_id = %s ORDER BY t",
+                [account.pk],
+            )
+            tags = [row[0] for row in cur.fetchall()]
+        cache.set(key, tags, 60)
+    return tags
+
+
+def tag_list_forget(*, account: SparkAccount) -> None:
+    cache.delete(f"tags:{account.pk}")
+
+
+def failed_writes(*, account: SparkAccount) -> QuerySet[SparkWrite]:
+    return SparkWrite.objects.filter(account=account, status=SparkWrite.Status.FAILED).order_by("-updated_at")
+
+
+def contact_writes(*, contact: Contact) -> QuerySet[SparkWrite]:
+    return contact.writes.order_by("-id")
+
+
+def contact_history(*, contact: Contact) -> QuerySet[AuditEvent]:
+    return contact.audit_events.order_by("-created_at", "-id")[:100]
+
+
+@dataclass
+class SparkHealth:
+    queued: int
+    stuck: bool
+    message: str
+
+
+def spark_health(*, account: SparkAccount) -> SparkHealth:
+    """Is Spark taking this agent's changes? Writes retried for a while mean it is down or refusing calls."""
+    open_writes = SparkWrite.objects.filter(account=account, status__in=SparkWrite.OPEN)
+    queued = open_writes.count()
+    struggling = open_writes.filter(attempts__gte=1).exclude(spark_message="").filter(
+        updated_at__gte=timezone.now() - dt.timedelta(minutes=30)
+    ).order_by("-updated_at").first()
+    return SparkHealth(queued=queued, stuck=struggling is not None,
+                       message=struggling.spark_message if struggling else "")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from .models import SparkAccount
+from crm.spark.records import TAG_MAX_LENGTH
+
+from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite
+from .outbox import contact_write_state_refresh
 
 
 @transaction.atomic
@@ -44,3 +51,230 @@ def spark_account_link(
     account.link_status = SparkAccount.LinkStatus.LINKED
     account.save()
     return account
+
+
+# -- writes to contacts: store change + outbox row + audit event, in one transaction ----------------------
+
+
+class WriteRefused(Exception):
+    """A change the app refuses before anything is queued (the message is for the agent)."""
+
+
+def _queue(write: SparkWrite, *, countdown: float = 0) -> None:
+    from .tasks import deliver_write
+
+    def send():
+        if countdown:
+            deliver_write.apply_async((write.pk,), countdown=countdown)
+        else:
+            deliver_write.delay(write.pk)
+
+    transaction.on_commit(send)
+
+
+def _actor_name(user) -> str:
+    if user is None:
+        return "Background job"
+    return user.get_full_name() or user.get_username()
+
+
+def _record(
+    *, account: SparkAccount, user, contact: Contact | None, kind: str, payload: dict, source: str,
+    before: dict | None = None, after: dict | None = None, bulk_job: BulkJob | None = None,
+    next_attempt_at=None,
+) -> SparkWrite:
+    write = SparkWrite.objects.create(
+        account=account, contact=contact, contact_name=contact.display_name if contact else "", kind=kind,
+        payload=payload, created_by=user if user is not None and user.is_authenticated else None, source=source,
+        bulk_job=bulk_job, next_attempt_at=next_attempt_at,
+    )
+    AuditEvent.objects.create(
+        actor=write.created_by, actor_name=_actor_name(user), source=source, account=account, contact=contact,
+        contact_spark_id=(contact.spark_id or "") if contact else "", contact_name=write.contact_name,
+        write=write, action=kind, before=before or {}, after=after or {},
+    )
+    if contact is not None:
+        Contact.objects.filter(pk=contact.pk).update(write_state=Contact.WriteState.PENDING)
+        contact.write_state = Contact.WriteState.PENDING
+    return write
+
+
+CONTACT_FIELDS_IN_COLUMNS = {"DisplayName": "display_name", "PrimaryEmail": "primary_email",
+                             "PrimaryPhoneNumber": "primary_phone"}
+
+
+def _apply_attributes(contact: Contact, attrs: dict) -> None:
+    for name, value in attrs.items():
+        if name in CONTACT_FIELDS_IN_COLUMNS:
+            setattr(contact, CONTACT_FIELDS_IN_COLUMNS[name], value)
+        contact.attributes[name] = value
+    contact.refresh_search_text()
+
+
+@transaction.atomic
+def contact_create(*, account: SparkAccount, user, attributes: dict, source: str = "page") -> Contact:
+    attributes = {k: v for k, v in attributes.items() if v not in ("", None, [])}
+    contact = Contact(owner=account, display_name=attributes["DisplayName"], attributes={},
+                      write_state=Contact.WriteState.PENDING)
+    _apply_attributes(contact, attributes)
+    contact.tags = list(attributes.get("Tags", []))
+    contact.save()
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CREATE,
+                    payload={"attributes": attributes}, source=source, after=attributes)
+    _queue(write)
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, account: SparkAccount, user, contact: Contact, changes: dict, source: str = "page") -> SparkWrite | None:
+    """Send only the fields the agent changed; Spark keeps its values for the others."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    before = {name: contact.attributes.get(name, "") for name in changes}
+    changes = {k: v for k, v in changes.items() if before.get(k, "") != v}
+    if not changes:
+        return None
+    _apply_attributes(contact, changes)
+    contact.save()
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.UPDATE,
+                    payload={"changes": changes}, source=source, before=before, after=changes)
+    _queue(write)
+    return write
+
+
+@transaction.atomic
+def contact_tag_add(*, account: SparkAccount, user, contact: Contact, tag: str, source: str = "page",
+                    bulk_job: BulkJob | None = None) -> SparkWrite | None:
+    tag = tag.strip()
+    if not tag:
+        raise WriteRefused("A tag can't be empty.")
+    if len(tag) > TAG_MAX_LENGTH:
+        raise WriteRefused(f"A tag can be at most {TAG_MAX_LENGTH} characters.")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    before = list(contact.tags)
+    if tag not in contact.tags:
+        contact.tags = [*contact.tags, tag]
+        contact.save(update_fields=["tags", "updated_at"])
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TAG_ADD, payload={"tag": tag},
+                    source=source, before={"Tags": before}, after={"Tags": contact.tags}, bulk_job=bulk_job)
+    _queue(write)
+    return write
+
+
+@transaction.atomic
+def contact_tag_remove(*, account: SparkAccount, user, contact: Contact, tag: str, source: str = "page",
+                       bulk_job: BulkJob | None = None) -> SparkWrite:
+    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    before = list(contact.tags)
+    contact.tags = [t for t in contact.tags if t != tag]
+    contact.save(update_fields=["tags", "updated_at"])
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TAG_REMOVE,
+                    payload={"tag": tag}, source=source, before={"Tags": before}, after={"Tags": contact.tags},
+                    bulk_job=bulk_job)
+    _queue(write)
+    return write
+
+
+@transaction.atomic
+def contact_transfer(*, account: SparkAccount, user, contact: Contact, owner_id: str, owner_name: str = "",
+                     source: str = "page", bulk_job: BulkJob | None = None) -> SparkWrite:
+    if owner_id == account.spark_user_id:
+        raise WriteRefused("The contact already belongs to you.")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TRANSFER,
+                    payload={"owner_id": owner_id, "owner_name": owner_name}, source=source,
+                    before={"OwnerId": account.spark_user_id}, after={"OwnerId": owner_id}, bulk_job=bulk_job)
+    _queue(write)
+    return write
+
+
+@transaction.atomic
+def contact_connect(*, account: SparkAccount, user, contact: Contact, source: str = "page") -> SparkWrite:
+    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    if contact.record_status == Contact.RecordStatus.CONNECTED:
+        raise WriteRefused("This contact is already connected.")
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CONNECT,
+                    payload={}, source=source, before={"RecordStatus": "Unconnected"},
+                    after={"RecordStatus": "Connected"})
+    _queue(write)
+    return write
+
+
+@transaction.atomic
+def contact_delete(*, account: SparkAccount, user, contact: Contact, source: str = "page",
+                   bulk_job: BulkJob | None = None, undo_s: int | None = None) -> SparkWrite:
+    """Hide the contact at once; the delete goes to Spark only after the undo window."""
+    undo_s = settings.UNDO_WINDOW_S if undo_s is None else undo_s
+    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact.pending_delete = True
+    contact.save(update_fields=["pending_delete", "updated_at"])
+    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.DELETE,
+                    payload={"spark_id": contact.spark_id or ""}, source=source,
+                    before={"DisplayName": contact.display_name, "PrimaryEmail": contact.primary_email},
+                    bulk_job=bulk_job, next_attempt_at=timezone.now() + dt.timedelta(seconds=undo_s))
+    _queue(write, countdown=undo_s)
+    return write
+
+
+@transaction.atomic
+def contact_delete_undo(*, account: SparkAccount, user, write: SparkWrite) -> bool:
+    """Cancel a delete still inside its undo window. False if it has already gone out."""
+    cancelled = SparkWrite.objects.filter(
+        pk=write.pk, account=account, kind=SparkWrite.Kind.DELETE, status=SparkWrite.Status.QUEUED, attempts=0
+    ).update(status=SparkWrite.Status.CANCELLED, updated_at=timezone.now())
+    if not cancelled:
+        return False
+    Contact.objects.filter(pk=write.contact_id).update(pending_delete=False)
+    AuditEvent.objects.create(
+        actor=user, actor_name=_actor_name(user), source=SparkWrite.Source.PAGE, account=account,
+        contact_id=write.contact_id, contact_name=write.contact_name, write=write, action="delete",
+        outcome=AuditEvent.Outcome.CANCELLED, message="Undone before it was sent",
+    )
+    transaction.on_commit(lambda: contact_write_state_refresh(write.contact_id))
+    return True
+
+
+@transaction.atomic
+def write_retry(*, account: SparkAccount, user, write: SparkWrite) -> bool:
+    retried = SparkWrite.objects.filter(pk=write.pk, account=account, status=SparkWrite.Status.FAILED).update(
+        status=SparkWrite.Status.QUEUED, next_attempt_at=None, attempts=0, updated_at=timezone.now()
+    )
+    if not retried:
+        return False
+    if write.kind == SparkWrite.Kind.DELETE:
+        Contact.objects.filter(pk=write.contact_id).update(pending_delete=True)
+    Contact.objects.filter(pk=write.contact_id).update(write_state=Contact.WriteState.PENDING)
+    AuditEvent.objects.create(
+        actor=user, actor_name=_actor_name(user), source=SparkWrite.Source.PAGE, account=account,
+        contact_id=write.contact_id, contact_name=write.contact_name, write=write, action=write.kind,
+        outcome=AuditEvent.Outcome.RETRIED,
+    )
+    _queue(write)
+    return True
+
+
+@transaction.atomic
+def write_discard(*, account: SparkAccount, user, write: SparkWrite, reason: str = "", source: str = "page") -> bool:
+    """Give up a failed write. The contact goes back to Spark's copy at the next sync (a never-created one goes)."""
+    discarded = SparkWrite.objects.filter(pk=write.pk, account=account, status=SparkWrite.Status.FAILED).update(
+        status=SparkWrite.Status.DISCARDED, discard_reason=reason, updated_at=timezone.now()
+    )
+    if not discarded:
+        return False
+    contact = Contact.objects.filter(pk=write.contact_id).first()
+    if contact is not None:
+        if write.kind == SparkWrite.Kind.CREATE and not contact.spark_id:
+            contact.delete()
+        else:
+            # Let the next sync restore Spark's copy of the row.
+            Contact.objects.filter(pk=contact.pk).update(spark_modified_at=None)
+    AuditEvent.objects.create(
+        actor=user, actor_name=_actor_name(user), source=source, account=account,
+        contact_id=contact.pk if contact and contact.pk else None, contact_name=write.contact_name, write=write,
+        action=write.kind, outcome=AuditEvent.Outcome.DISCARDED, message=reason,
+    )
+    transaction.on_commit(lambda: contact_write_state_refresh(write.contact_id))
+    if contact is not None and contact.pk and contact.spark_id:
+        from .tasks import refresh_contact
+
+        transaction.on_commit(lambda: refresh_contact.delay(contact.pk))
+    return True

@@ -28,7 +28,7 @@ def client_for_account(account: SparkAccount, **overrides) -> SparkClient:
         SparkAccount.objects.filter(pk=account.pk).update(
             access_token_encrypted=crypto.encrypt(tokens.access_token),
             refresh_token_encrypted=crypto.encrypt(tokens.refresh_token),
-            token_expires_at=dt.datetime.fromtimestamp(tokens.expires_at, tz=dt.timezone.utc),
+            token_expires_at=dt.datetime.fromtimestamp(tokens.expires_at, tz=dt.UTC),
             updated_at=timezone.now(),
         )
 

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.spark import SparkError, iter_pages
+from crm.spark import SparkError, iter_pages, iter_records
 from crm.spark.errors import SparkAuthError
-from crm.spark.records import ContactRecord
+from crm.spark.records import AccountRecord, ContactRecord, parse_int
 
-from .models import Contact, SparkAccount, SyncState, build_search_text
+from .models import AgentDirectoryEntry, Contact, ContactActivity, SparkAccount, SyncState, build_search_text
 from .spark import client_for_account
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,8 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
         client = client_for_account(account)
         params: dict[str, str] = {"_expand": "Activity"}
         if not full and state.cursor:
-            since = (state.cursor - CURSOR_OVERLAP).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            params["_filter"] = f"ModificationTimestamp Gt '{since}'"
+            since = (state.cursor - CURSOR_OVERLAP).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["_filter"] = f"ModificationTimestamp Gt {since}"  # SparkQL datetimes are unquoted
         for path in CONTACT_COLLECTIONS:
             for page, raw, pagination in iter_pages(client, path, params=params):
                 records = [ContactRecord.from_api(item) for item in raw]
@@ -159,3 +159,97 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
     finally:
         SyncState.objects.filter(pk=state.pk, claim_token=token).update(claimed_until=None, claim_token="")
     return result
+
+
+def contact_refresh(*, contact: Contact) -> None:
+    """Re-read one contact from Spark into the store (unless a write to it is still on its way)."""
+    from .outbox import _fetch_contact, store_contact_from_spark
+
+    if not contact.spark_id or contact.write_state == Contact.WriteState.PENDING:
+        return
+    client = client_for_account(contact.owner)
+    store_contact_from_spark(contact, _fetch_contact(client, contact.spark_id))
+
+
+def _trend(daily: list[dict]) -> int | None:
+    scores = [d.get("score") for d in daily if d.get("score") is not None]
+    if len(scores) < 8:
+        return None
+    return scores[-1] - scores[-8]
+
+
+def contact_activity_refresh(*, contact: Contact) -> ContactActivity:
+    """Score, the 30-day series, e-mail counts and the listings viewed and shared, from Spark."""
+    client = client_for_account(contact.owner)
+    activity, _ = ContactActivity.objects.get_or_create(contact=contact)
+    try:
+        record = ContactRecord.from_api(
+            client.request("GET", f"/contacts/{contact.spark_id}", params={"_expand": "Activity"}).results[0]
+        )
+        summary = client.request("GET", f"/contacts/{contact.spark_id}/activity").results
+        summary = summary[0] if summary else {}
+        viewed = client.request("GET", f"/contacts/{contact.spark_id}/activity/listings/viewed",
+                                params={"_limit": 25}).results
+        shared = client.request("GET", f"/contacts/{contact.spark_id}/activity/listings/shared",
+                                params={"_limit": 25}).results
+    except SparkError as exc:
+        activity.last_error = exc.agent_message
+        activity.save(update_fields=["last_error"])
+        raise
+    activity.daily = [
+        {"date": d.date.isoformat() if d.date else None, "score": d.score, "relative_score": d.relative_score}
+        for d in record.daily_activity
+    ]
+    for field_name, key in (
+        ("manual_emails_sent", "ManualEmailsSent"), ("manual_emails_opened", "ManualEmailsOpened"),
+        ("subscription_emails_sent", "SubscriptionEmailsSent"),
+        ("subscription_emails_opened", "SubscriptionEmailsOpened"),
+        ("listings_viewed", "ListingsViewed"), ("listings_shared", "ListingsShared"),
+    ):
+        setattr(activity, field_name, parse_int(summary.get(key)))
+    activity.viewed_listings = [_listing_summary(item) for item in viewed]
+    activity.shared_listings = [_listing_summary(item) for item in shared]
+    activity.fetched_at = timezone.now()
+    activity.last_error = ""
+    activity.save()
+    Contact.objects.filter(pk=contact.pk).update(
+        score=record.score if record.score is not None else contact.score,
+        relative_score=record.relative_score if record.relative_score is not None else contact.relative_score,
+        trend_7d=_trend(activity.daily),
+    )
+    return activity
+
+
+def _listing_summary(item: dict) -> dict:
+    fields = item.get("StandardFields") if isinstance(item.get("StandardFields"), dict) else item
+    address = " ".join(str(fields.get(k) or "") for k in ("StreetNumber", "StreetName", "StreetSuffix")).strip()
+    return {
+        "id": str(item.get("Id") or fields.get("ListingKey") or ""),
+        "listing_id": str(fields.get("ListingId") or ""),
+        "address": address or str(fields.get("UnparsedAddress") or ""),
+        "city": str(fields.get("City") or ""),
+        "price": parse_int(fields.get("ListPrice") or fields.get("CurrentPrice")),
+        "status": str(fields.get("MlsStatus") or fields.get("StandardStatus") or ""),
+    }
+
+
+def agent_directory_refresh(*, account: SparkAccount) -> int:
+    """The agents the account may transfer contacts to: its office (every office known, for an MLS admin)."""
+    client = client_for_account(account)
+    offices = {account.office_id} if account.office_id else set()
+    if account.mls_admin:
+        offices |= set(SparkAccount.objects.exclude(office_id="").values_list("office_id", flat=True))
+        offices |= set(AgentDirectoryEntry.objects.values_list("office_id", flat=True))
+    count = 0
+    for office_id in sorted(offices):
+        for item in iter_records(client, f"/accounts/by/office/{office_id}"):
+            record = AccountRecord.from_api(item)
+            if not record.id:
+                continue
+            AgentDirectoryEntry.objects.update_or_create(
+                spark_user_id=record.id,
+                defaults={"name": record.name, "email": record.email, "office_id": record.office_id or office_id,
+                          "office_name": record.office_name},
+            )
+            count += 1
+    return count

@@ -6,16 +6,18 @@ from celery import shared_task
 
 from crm.spark.errors import SparkError
 
-from .models import SparkAccount
-from .sync import contacts_sync
+from . import bulk, outbox, sync
+from .models import BulkJob, Contact, SparkAccount
+
+RETRYABLE = {"autoretry_for": (SparkError,), "retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8}
 
 
-@shared_task(acks_late=True, autoretry_for=(SparkError,), retry_backoff=5, retry_backoff_max=300, max_retries=8)
+@shared_task(acks_late=True, **RETRYABLE)
 def sync_agent_contacts(account_id: int, full: bool | None = None) -> dict:
     account = SparkAccount.objects.filter(pk=account_id).first()
     if account is None:
         return {"ran": False}
-    result = contacts_sync(account=account, full=full)
+    result = sync.contacts_sync(account=account, full=full)
     return {"ran": result.ran, "fetched": result.fetched, "removed": result.removed, "error": result.error}
 
 
@@ -25,3 +27,39 @@ def sync_all_agents() -> int:
     for account_id in ids:
         sync_agent_contacts.delay(account_id)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def deliver_write(write_id: int) -> str:
+    return outbox.write_deliver(write_id)
+
+
+@shared_task
+def sweep_outbox() -> int:
+    return outbox.outbox_sweep()
+
+
+@shared_task(acks_late=True, **RETRYABLE)
+def refresh_contact(contact_id: int) -> None:
+    contact = Contact.objects.select_related("owner").filter(pk=contact_id).first()
+    if contact is not None:
+        sync.contact_refresh(contact=contact)
+
+
+@shared_task(acks_late=True, autoretry_for=(SparkError,), retry_backoff=5, max_retries=3)
+def refresh_activity(contact_id: int) -> None:
+    contact = Contact.objects.select_related("owner").filter(pk=contact_id).first()
+    if contact is not None and contact.spark_id:
+        sync.contact_activity_refresh(contact=contact)
+
+
+@shared_task(acks_late=True, **RETRYABLE)
+def refresh_agent_directory(account_id: int) -> int:
+    account = SparkAccount.objects.filter(pk=account_id).first()
+    return sync.agent_directory_refresh(account=account) if account else 0
+
+
+@shared_task(acks_late=True)
+def run_bulk_job(job_id: int) -> int:
+    job = BulkJob.objects.select_related("account", "created_by").filter(pk=job_id).first()
+    return bulk.bulk_job_prepare(job=job) if job else 0

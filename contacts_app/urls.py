@@ -5,4 +5,20 @@ from . import views
 app_name = "contacts"
 urlpatterns = [
     path("", views.contacts_list, name="list"),
+    path("new/", views.contact_create, name="create"),
+    path("attention/", views.attention, name="attention"),
+    path("bulk/", views.bulk_start, name="bulk"),
+    path("jobs/<int:pk>/", views.bulk_job, name="job"),
+    path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/row/", views.contact_row, name="row"),
+    path("<int:pk>/activity/", views.contact_activity, name="activity"),
+    path("<int:pk>/edit/", views.contact_edit, name="edit"),
+    path("<int:pk>/delete/", views.contact_delete, name="delete"),
+    path("<int:pk>/tags/add/", views.contact_tag_add, name="tag_add"),
+    path("<int:pk>/tags/remove/", views.contact_tag_remove, name="tag_remove"),
+    path("<int:pk>/transfer/", views.contact_transfer, name="transfer"),
+    path("<int:pk>/connect/", views.contact_connect, name="connect"),
+    path("changes/<int:pk>/retry/", views.write_retry, name="write_retry"),
+    path("changes/<int:pk>/discard/", views.write_discard, name="write_discard"),
+    path("changes/<int:pk>/undo/", views.write_undo, name="write_undo"),
 ]

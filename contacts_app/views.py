@@ -1,32 +1,338 @@
+"""Contacts workspace views: authorize (the agent's own objects only), validate (forms), call a service."""
+
 from __future__ import annotations
 
+import functools
+import time
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .selectors import SORTS, ContactQuery, account_for_user, contact_list, sync_state_get
+from . import bulk, selectors, services
+from .forms import FIELD_GROUPS, BulkForm, ContactForm, TagForm, TransferForm, transfer_targets
+from .models import BulkJob, Contact
+from .selectors import BANDS, SORT_LABELS, STATUSES, ContactQuery
 
 
-@login_required
+def agent_required(view):
+    """Logged in and linked to a Spark account; the account is passed to the view."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        account = selectors.account_for_user(request.user)
+        if account is None:
+            return render(request, "contacts_app/not_linked.html", status=403)
+        return view(request, account, *args, **kwargs)
+
+    return wrapper
+
+
+def _is_partial(request, target: str) -> bool:
+    return bool(request.htmx) and request.htmx.target == target
+
+
+@agent_required
 @require_GET
-def contacts_list(request):
-    account = account_for_user(request.user)
-    if account is None:
-        return render(request, "contacts_app/not_linked.html", status=200)
-    query = ContactQuery(q=request.GET.get("q", "")[:200], sort=request.GET.get("sort", "name"))
-    if query.sort not in SORTS:
-        query = ContactQuery(q=query.q)
-    paginator = Paginator(contact_list(account=account, query=query), settings.CONTACTS_PAGE_SIZE)
+def contacts_list(request, account):
+    query = ContactQuery.from_params(request.GET)
+    paginator = Paginator(selectors.contact_list(account=account, query=query), settings.CONTACTS_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    undo = request.session.get("undo")
+    if undo and undo["until"] < time.time():
+        request.session.pop("undo", None)
+        undo = None
     context = {
         "account": account,
         "query": query,
+        "query_string": urlencode(query.as_params()),
         "page": page,
-        "sync": sync_state_get(account=account),
+        "sync": selectors.sync_state_get(account=account),
+        "tags": selectors.tag_list(account=account),
+        "sorts": SORT_LABELS,
+        "bands": {k: v[0] for k, v in BANDS.items()},
+        "statuses": STATUSES,
+        "undo": undo,
+        "transfer_targets": transfer_targets(account),
     }
     template = "contacts_app/contact_list.html"
-    if request.htmx and request.htmx.target == "results":
+    if _is_partial(request, "results"):
         template += "#results"
     return render(request, template, context)
+
+
+@agent_required
+@require_GET
+def contact_detail(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    activity = getattr(contact, "activity", None)
+    refreshing = False
+    stale = activity is None or activity.fetched_at is None or (
+        time.time() - activity.fetched_at.timestamp() > settings.ACTIVITY_MAX_AGE_S
+    )
+    if stale and contact.spark_id:
+        from .tasks import refresh_activity
+
+        refresh_activity.delay(contact.pk)
+        refreshing = True
+    context = _detail_context(account, contact)
+    context.update(activity=activity, refreshing=refreshing)
+    return render(request, "contacts_app/contact_detail.html", context)
+
+
+def _detail_context(account, contact: Contact) -> dict:
+    return {
+        "account": account,
+        "contact": contact,
+        "groups": [
+            (title, [(label, contact.attributes.get(name, "")) for name, label in fields])
+            for title, fields in FIELD_GROUPS
+        ],
+        "writes": selectors.contact_writes(contact=contact)[:20],
+        "history": selectors.contact_history(contact=contact),
+        "tags": selectors.tag_list(account=account),
+        "tag_form": TagForm(),
+        "transfer_form": TransferForm(account=account),
+    }
+
+
+@agent_required
+@require_GET
+def contact_activity(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    activity = getattr(contact, "activity", None)
+    refreshing = request.GET.get("waiting") == "1" and (activity is None or activity.fetched_at is None)
+    return render(request, "contacts_app/contact_detail.html#activity",
+                  {"contact": contact, "activity": activity, "refreshing": refreshing})
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def contact_create(request, account):
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        attrs = form.attributes()
+        contact = services.contact_create(account=account, user=request.user, attributes=attrs)
+        messages.success(request, f"{contact.display_name} was added; sending to flexmls.")
+        return redirect("contacts:detail", pk=contact.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "contacts_app/contact_form.html", {"form": form, "creating": True}, status=status)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    initial = {name: contact.attributes.get(name, "") for name in ContactForm().fields}
+    initial["DisplayName"] = contact.display_name
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data.get(name) or "" for name in form.changed_data}
+        write = services.contact_update(account=account, user=request.user, contact=contact, changes=changes)
+        if write is None:
+            messages.info(request, "Nothing changed.")
+        else:
+            messages.success(request, f"Saved {contact.display_name}; sending to flexmls.")
+        return redirect("contacts:detail", pk=contact.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "contacts_app/contact_form.html", {"form": form, "contact": contact}, status=status)
+
+
+@agent_required
+@require_POST
+def contact_delete(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    write = services.contact_delete(account=account, user=request.user, contact=contact)
+    request.session["undo"] = {"write": write.pk, "name": contact.display_name,
+                               "until": time.time() + settings.UNDO_WINDOW_S}
+    return redirect("contacts:list")
+
+
+@agent_required
+@require_POST
+def write_undo(request, account, pk: int):
+    write = selectors.write_get_for_agent(account=account, pk=pk)
+    request.session.pop("undo", None)
+    if services.contact_delete_undo(account=account, user=request.user, write=write):
+        messages.success(request, f"{write.contact_name} was not deleted.")
+    else:
+        messages.error(request, f"Too late to undo: the delete of {write.contact_name} has already gone to flexmls.")
+    return redirect(request.POST.get("next") or reverse("contacts:list"))
+
+
+def _tags_response(request, account, contact: Contact, form: TagForm | None = None, status: int = 200):
+    contact.refresh_from_db()
+    context = {"contact": contact, "tags": selectors.tag_list(account=account), "tag_form": form or TagForm()}
+    template = request.POST.get("fragment") == "row" and "contacts_app/_row.html" or "contacts_app/_tags.html"
+    return render(request, template, {**context, "c": contact, "tags_all": context["tags"]}, status=status)
+
+
+@agent_required
+@require_POST
+def contact_tag_add(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    form = TagForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            return _tags_response(request, account, contact, form, status=422)
+        messages.error(request, "; ".join(form.errors.get("tag", ["The tag is not valid."])))
+        return redirect("contacts:detail", pk=pk)
+    try:
+        services.contact_tag_add(account=account, user=request.user, contact=contact, tag=form.cleaned_data["tag"])
+    except services.WriteRefused as exc:
+        messages.error(request, str(exc))
+    selectors.tag_list_forget(account=account)
+    if request.htmx:
+        return _tags_response(request, account, contact)
+    return redirect("contacts:detail", pk=pk)
+
+
+@agent_required
+@require_POST
+def contact_tag_remove(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    tag = request.POST.get("tag", "")
+    if tag in contact.tags:
+        services.contact_tag_remove(account=account, user=request.user, contact=contact, tag=tag)
+        selectors.tag_list_forget(account=account)
+    if request.htmx:
+        return _tags_response(request, account, contact)
+    return redirect("contacts:detail", pk=pk)
+
+
+@agent_required
+@require_POST
+def contact_transfer(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    form = TransferForm(request.POST, account=account)
+    if form.is_valid():
+        try:
+            services.contact_transfer(account=account, user=request.user, contact=contact,
+                                      owner_id=form.cleaned_data["owner_id"], owner_name=form.owner_name())
+            messages.success(request, f"Transferring {contact.display_name} to {form.owner_name()}; "
+                                      "the contact leaves your list once flexmls confirms.")
+        except services.WriteRefused as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, "Choose one of the agents you may transfer to.")
+    return redirect("contacts:detail", pk=pk)
+
+
+@agent_required
+@require_POST
+def contact_connect(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    try:
+        services.contact_connect(account=account, user=request.user, contact=contact)
+        messages.success(request, f"Connecting {contact.display_name}.")
+    except services.WriteRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or reverse("contacts:detail", args=[pk]))
+
+
+@agent_required
+@require_POST
+def write_retry(request, account, pk: int):
+    write = selectors.write_get_for_agent(account=account, pk=pk)
+    if services.write_retry(account=account, user=request.user, write=write):
+        messages.success(request, f"Sending “{write.describe()}” for {write.contact_name} again.")
+    else:
+        messages.info(request, "That change is no longer waiting for a decision.")
+    return redirect(_back(request))
+
+
+@agent_required
+@require_POST
+def write_discard(request, account, pk: int):
+    write = selectors.write_get_for_agent(account=account, pk=pk)
+    reason = request.POST.get("reason", "")[:500]
+    if services.write_discard(account=account, user=request.user, write=write, reason=reason):
+        messages.success(request, f"Discarded “{write.describe()}” for {write.contact_name}; "
+                                  "the contact shows what flexmls has.")
+    else:
+        messages.info(request, "That change is no longer waiting for a decision.")
+    return redirect(_back(request))
+
+
+def _back(request) -> str:
+    nxt = request.POST.get("next", "")
+    return nxt if nxt.startswith("/") and not nxt.startswith("//") else reverse("contacts:attention")
+
+
+@agent_required
+@require_GET
+def attention(request, account):
+    return render(request, "contacts_app/attention.html",
+                  {"writes": selectors.failed_writes(account=account).select_related("contact")})
+
+
+@agent_required
+@require_POST
+def bulk_start(request, account):
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        errors = [e for errs in form.errors.values() for e in errs]
+        messages.error(request, " ".join(errors))
+        return redirect(reverse("contacts:list") + "?" + request.POST.get("query", ""))
+    data = form.cleaned_data
+    if data["all_matching"]:
+        from django.http import QueryDict
+
+        query = ContactQuery.from_params(QueryDict(request.POST.get("query", "")))
+        ids = list(selectors.contact_list(account=account, query=query).values_list("pk", flat=True)[:50_000])
+    else:
+        ids = data["ids"]
+    params = {}
+    if data["action"] in ("tag_add", "tag_remove"):
+        params["tag"] = data["tag"]
+    if data["action"] == "transfer":
+        target = transfer_targets(account).filter(spark_user_id=data["owner_id"]).first()
+        if target is None:
+            messages.error(request, "Choose one of the agents you may transfer to.")
+            return redirect("contacts:list")
+        params.update(owner_id=target.spark_user_id, owner_name=target.name)
+    try:
+        job = bulk.bulk_job_start(account=account, user=request.user, kind=data["action"], contact_ids=ids,
+                                  params=params)
+    except services.WriteRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("contacts:list")
+    selectors.tag_list_forget(account=account)
+    return redirect("contacts:job", pk=job.pk)
+
+
+@agent_required
+@require_GET
+def bulk_job(request, account, pk: int):
+    job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
+    progress = bulk.bulk_job_progress(job=job)
+    results = job.writes.order_by("status", "contact_name")
+    context = {"job": job, "progress": progress, "results": results,
+               "preparing": job.status == BulkJob.Status.PREPARING}
+    template = "contacts_app/bulk_job.html"
+    if _is_partial(request, "job"):
+        template += "#job"
+    response = render(request, template, context)
+    if progress.done:
+        response["HX-Trigger"] = "jobDone"
+    return response
+
+
+@agent_required
+@require_GET
+def contact_row(request, account, pk: int):
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    return render(request, "contacts_app/_row.html", {"c": contact})
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+

@@ -56,10 +56,12 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["template_partials.templatetags.partials"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "contacts_app.context_processors.spark_status",
             ],
         },
     },
@@ -150,3 +152,16 @@ LOGGING = {
         "sharing_app": {"level": LOG_LEVEL},
     },
 }
+
+# --- Outbox (writes to Spark) -------------------------------------------------------------------
+OUTBOX_CLAIM_S = env_int("OUTBOX_CLAIM_S", 120, minimum=5)
+OUTBOX_BACKOFF_BASE_S = env_float("OUTBOX_BACKOFF_BASE_S", 2.0, minimum=0.01)
+OUTBOX_BACKOFF_CAP_S = env_float("OUTBOX_BACKOFF_CAP_S", 300.0, minimum=0.1)
+OUTBOX_SWEEP_S = env_int("OUTBOX_SWEEP_S", 10, minimum=1)
+OUTBOX_SWEEP_GRACE_S = env_int("OUTBOX_SWEEP_GRACE_S", 5, minimum=0)
+UNDO_WINDOW_S = env_int("UNDO_WINDOW_S", 10, minimum=0)
+ACTIVITY_MAX_AGE_S = env_int("ACTIVITY_MAX_AGE_S", 900, minimum=0)
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                      "KEY_PREFIX": env_str("CACHE_PREFIX", "crm")}}

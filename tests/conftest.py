@@ -20,31 +20,28 @@ from tests.sim import ROOT, start_sim
 # Playwright's sync API runs an event loop in the test thread; Django's ORM guard would refuse it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # This run's own queue: a worker of `make run` on the same Redis never takes the tests' tasks.
-os.environ["CELERY_QUEUE"] = f"crm-test-{uuid.uuid4().hex[:8]}"
+TEST_QUEUE = f"crm-test-{uuid.uuid4().hex[:8]}"
+os.environ["CELERY_QUEUE"] = TEST_QUEUE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_queue():
+    from crm.celery import app
+
+    app.conf.task_default_queue = TEST_QUEUE
 
 
 @pytest.fixture(scope="session")
 def sim():
-    """One sparksim process for the session (reset by tests that change its state)."""
-    sim = start_sim(seed=42, contacts_per_agent=60)
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _spark_points_at_sim(request):
-    """Point the app's Spark settings at the session's sparksim, only if a test needs Django."""
-    if "django" not in sys.modules:
-        yield
-        return
+    """One sparksim process for the session; the app's Spark settings point at it while it runs."""
     from django.conf import settings
 
-    sim = request.getfixturevalue("sim")
-    old = settings.SPARK_API_BASE
-    settings.SPARK_API_BASE = sim.url
-    settings.SPARK_OAUTH_AUTHORIZE_URL = sim.url + "/oauth2"
-    yield
-    settings.SPARK_API_BASE = old
+    sim = start_sim(seed=42, contacts_per_agent=60)
+    old = settings.SPARK_API_BASE, settings.SPARK_OAUTH_AUTHORIZE_URL
+    settings.SPARK_API_BASE, settings.SPARK_OAUTH_AUTHORIZE_URL = sim.url, sim.url + "/oauth2"
+    yield sim
+    settings.SPARK_API_BASE, settings.SPARK_OAUTH_AUTHORIZE_URL = old
+    sim.stop()
 
 
 @pytest.fixture
@@ -124,7 +121,7 @@ def worker_env(sim, django_db_setup, django_db_blocker):
         "DATABASE_URL": url,
         "SPARK_API_BASE": sim.url,
         "PYTHONUNBUFFERED": "1",
-        "CELERY_QUEUE": os.environ["CELERY_QUEUE"],
+        "CELERY_QUEUE": TEST_QUEUE,
     }
 
 

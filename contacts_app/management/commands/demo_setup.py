@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from contacts_app.services import spark_account_link
 from contacts_app.tasks import sync_agent_contacts
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         broker.is_staff = broker.is_superuser = True
         broker.set_password(password)
         broker.save()
-        self.stdout.write("Demo logins (password for all: %s):" % password)
+        self.stdout.write(f"Demo logins (password for all: {password}):")
         for login, name, office, admin in rows:
             self.stdout.write(f"  {login:<8} {name}, {office}{' (MLS admin)' if admin else ''}")
         self.stdout.write("  broker   the broker (Django admin at /admin/)")

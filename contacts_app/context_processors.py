@@ -1,0 +1,21 @@
+"""What every page says about the agent's link to flexmls: broken link, Spark down, changes needing a decision."""
+
+from __future__ import annotations
+
+from . import selectors
+from .models import SparkAccount
+
+
+def spark_status(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
+        return {}
+    account = selectors.account_for_user(user)
+    if account is None:
+        return {}
+    return {
+        "link_broken": account.link_status == SparkAccount.LinkStatus.BROKEN,
+        "link_error": account.link_error,
+        "spark_health": selectors.spark_health(account=account),
+        "attention_count": selectors.failed_writes(account=account).count(),
+    }

@@ -1,0 +1,126 @@
+"""Forms check the documented limits before anything is queued for Spark."""
+
+from __future__ import annotations
+
+from django import forms
+
+from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
+
+from .models import AgentDirectoryEntry
+
+# The writable fields, grouped as the contact page shows them.
+FIELD_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Name", [("DisplayName", "Display name"), ("Salutation", "Salutation"), ("GivenName", "First name"),
+              ("MiddleName", "Middle name"), ("FamilyName", "Last name")]),
+    ("E-mail and phone", [("PrimaryEmail", "E-mail"), ("PrimaryPhoneNumber", "Phone"),
+                          ("MobilePhoneCountryCode", "Mobile country code"), ("MobilePhoneNumber", "Mobile"),
+                          ("HomePhoneNumber", "Home phone"), ("WorkPhoneNumber", "Work phone"),
+                          ("FaxPhoneNumber", "Fax"), ("PagerPhoneNumber", "Pager"), ("OtherPhoneNumber", "Other phone")]),
+    ("Home address", [("HomeStreetAddress", "Street"), ("HomeLocality", "City"), ("HomeRegion", "State"),
+                      ("HomePostalCode", "Postal code")]),
+    ("Work", [("Organization", "Organization"), ("Position", "Position"), ("WorkStreetAddress", "Street"),
+              ("WorkLocality", "City"), ("WorkRegion", "State"), ("WorkPostalCode", "Postal code")]),
+    ("Family and more", [("SpouseGivenName", "Spouse first name"), ("SpouseMiddleName", "Spouse middle name"),
+                         ("SpouseFamilyName", "Spouse last name"), ("Children", "Children"), ("Pets", "Pets"),
+                         ("Birthday", "Birthday"), ("Anniversary", "Anniversary"), ("Assistant", "Assistant"),
+                         ("ReferredBy", "Referred by"), ("Status", "Status"), ("Other", "Other")]),
+    ("Note", [("Note", "Note")]),
+]
+FIELD_LABELS = {name: label for _, fields in FIELD_GROUPS for name, label in fields}
+
+
+def _no_control_chars(value: str) -> str:
+    bad = [ch for ch in value if ord(ch) < 32 and ch not in "\n\r\t"]
+    if bad:
+        raise forms.ValidationError("Remove the invisible control characters from this field.")
+    return value
+
+
+class ContactForm(forms.Form):
+    """The documented writable contact fields, each with its documented maximum length."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in FIELD_LABELS.items():
+            limit = CONTACT_WRITABLE_LIMITS[name]
+            if name == "PrimaryEmail":
+                field = forms.EmailField(label=label, max_length=limit, required=False)
+            elif name == "Note":
+                field = forms.CharField(label=label, max_length=limit, required=False,
+                                        widget=forms.Textarea(attrs={"rows": 4}))
+            else:
+                field = forms.CharField(label=label, max_length=limit, required=False, strip=True)
+            self.fields[name] = field
+        self.fields["DisplayName"].required = True
+
+    def clean(self):
+        data = super().clean()
+        for name, value in list(data.items()):
+            if isinstance(value, str):
+                try:
+                    _no_control_chars(value)
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
+
+    def groups(self):
+        return [(title, [self[name] for name, _ in fields]) for title, fields in FIELD_GROUPS]
+
+    def attributes(self) -> dict:
+        return {name: self.cleaned_data.get(name) or "" for name in FIELD_LABELS}
+
+
+class TagForm(forms.Form):
+    tag = forms.CharField(max_length=TAG_MAX_LENGTH, strip=True,
+                          error_messages={"max_length": f"A tag can be at most {TAG_MAX_LENGTH} characters."})
+
+    def clean_tag(self):
+        return _no_control_chars(self.cleaned_data["tag"])
+
+
+class TransferForm(forms.Form):
+    owner_id = forms.ChoiceField(label="Transfer to")
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["owner_id"].choices = [("", "Choose an agent…")] + [
+            (a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name)
+            for a in transfer_targets(account)
+        ]
+
+    def owner_name(self) -> str:
+        entry = AgentDirectoryEntry.objects.filter(spark_user_id=self.cleaned_data["owner_id"]).first()
+        return entry.name if entry else ""
+
+
+def transfer_targets(account):
+    qs = AgentDirectoryEntry.objects.exclude(spark_user_id=account.spark_user_id).order_by("office_name", "name")
+    return qs if account.mls_admin else qs.filter(office_id=account.office_id)
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("tag_add", "Tag"), ("tag_remove", "Untag"), ("transfer", "Transfer"), ("delete", "Delete")]
+    action = forms.ChoiceField(choices=ACTIONS)
+    ids = forms.CharField(required=False)
+    all_matching = forms.BooleanField(required=False)
+    tag = forms.CharField(max_length=TAG_MAX_LENGTH, required=False, strip=True)
+    owner_id = forms.CharField(max_length=40, required=False)
+
+    def clean_ids(self) -> list[int]:
+        raw = self.cleaned_data.get("ids") or ""
+        try:
+            return [int(x) for x in raw.replace(",", " ").split() if x][:50_000]
+        except ValueError:
+            raise forms.ValidationError("The selection is not valid; select the contacts again.") from None
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("tag_add", "tag_remove") and not data.get("tag"):
+            self.add_error("tag", "Choose a tag.")
+        if action == "transfer" and not data.get("owner_id"):
+            self.add_error("owner_id", "Choose the agent to transfer to.")
+        if not data.get("ids") and not data.get("all_matching"):
+            raise forms.ValidationError("Select at least one contact.")
+        return data

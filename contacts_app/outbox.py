@@ -1,0 +1,328 @@
+"""Delivering the outbox to Spark: claim a write, send it, settle it — exactly once, in order per contact.
+
+A write is claimed by a conditional UPDATE (queued → in flight), so a redelivered Celery message or a second
+worker does nothing. A retryable failure puts it back in the queue with backoff; a permanent one marks it
+failed with Spark's message for the agent to retry or discard. A claim that outlives its worker (SIGKILL)
+expires and the sweep puts the write back; every handler is safe to run again after an unknown outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from crm.spark import SparkClient, SparkError
+from crm.spark.errors import SparkNotFound
+from crm.spark.records import ContactRecord
+
+from .models import AuditEvent, Contact, SparkWrite, build_search_text
+from .spark import client_for_account
+
+log = logging.getLogger(__name__)
+
+
+def _claim_ttl() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.OUTBOX_CLAIM_S)
+
+
+def backoff_delay(attempts: int) -> float:
+    ceiling = min(settings.OUTBOX_BACKOFF_CAP_S, settings.OUTBOX_BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class _ClaimKeepingLimiter:
+    """Wraps the shared rate limiter: after every wait for a slot, the write's claim is extended, so a write
+    that waited long for the limiter is not taken for abandoned."""
+
+    def __init__(self, inner, write_id: int) -> None:
+        self.inner = inner
+        self.write_id = write_id
+
+    def acquire(self) -> float:
+        waited = self.inner.acquire() if self.inner is not None else 0.0
+        SparkWrite.objects.filter(pk=self.write_id, status=SparkWrite.Status.IN_FLIGHT).update(
+            claimed_until=timezone.now() + _claim_ttl()
+        )
+        return waited
+
+
+def contact_write_state_refresh(contact_id: int | None) -> None:
+    if not contact_id:
+        return
+    statuses = set(
+        SparkWrite.objects.filter(contact_id=contact_id, status__in=[*SparkWrite.OPEN, SparkWrite.Status.FAILED])
+        .values_list("status", flat=True)
+    )
+    state = (
+        Contact.WriteState.FAILED if SparkWrite.Status.FAILED in statuses
+        else Contact.WriteState.PENDING if statuses else Contact.WriteState.SYNCED
+    )
+    Contact.objects.filter(pk=contact_id).exclude(write_state=state).update(write_state=state, updated_at=timezone.now())
+
+
+def _has_other_open_writes(write: SparkWrite) -> bool:
+    return SparkWrite.objects.filter(contact_id=write.contact_id, status__in=SparkWrite.OPEN).exclude(pk=write.pk).exists()
+
+
+def store_contact_from_spark(contact: Contact, record: ContactRecord) -> None:
+    """Take Spark's copy of a contact into the store row."""
+    contact.spark_id = record.id
+    contact.display_name = record.display_name[:75]
+    contact.primary_email = record.primary_email[:75]
+    contact.primary_phone = record.primary_phone[:300]
+    contact.tags = record.tags
+    contact.record_status = record.record_status if record.record_status in Contact.RecordStatus.values else "Connected"
+    if record.score is not None:
+        contact.score, contact.relative_score = record.score, record.relative_score
+    contact.attributes = record.attributes
+    contact.spark_modified_at = record.modified_at
+    contact.spark_created_at = record.created_at
+    contact.synced_at = timezone.now()
+    contact.search_text = build_search_text(contact.display_name, contact.primary_email, contact.primary_phone)
+    contact.save()
+
+
+def _fetch_contact(client: SparkClient, spark_id: str) -> ContactRecord:
+    resp = client.request("GET", f"/contacts/{spark_id}", params={"_expand": "Activity"})
+    return ContactRecord.from_api(resp.results[0])
+
+
+# -- handlers: one per kind; each may run again after an unknown outcome ----------------------------------
+
+
+def sparkql_string(value: str) -> str:
+    """A SparkQL character literal: single quotes, with backslash and quote escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _find_landed_create(client: SparkClient, attrs: dict) -> str | None:
+    """After a create whose outcome is unknown, look for it before posting again (Spark has no idempotency keys)."""
+    email, name = attrs.get("PrimaryEmail"), attrs.get("DisplayName", "")
+    if email:
+        expr = f"PrimaryEmail Eq {sparkql_string(email)}"
+    else:
+        expr = f"DisplayName Eq {sparkql_string(name)}"
+    resp = client.request("GET", "/contacts", params={"_filter": expr, "_limit": 25})
+    for item in resp.results:
+        if item.get("DisplayName") == name and (not email or item.get("PrimaryEmail") == email):
+            return str(item["Id"])
+    return None
+
+
+def _deliver_create(client: SparkClient, write: SparkWrite) -> None:
+    attrs = write.payload["attributes"]
+    contact = write.contact
+    spark_id = contact.spark_id if contact is not None and contact.spark_id else None
+    if spark_id is None and write.attempts > 1:
+        spark_id = _find_landed_create(client, attrs)
+    if spark_id is None:
+        resp = client.request("POST", "/contacts", data=attrs)
+        first = resp.results[0] if resp.results else {}
+        spark_id = str(first.get("Id") or str(first.get("ResourceUri", "")).rstrip("/").rsplit("/", 1)[-1])
+    if contact is not None:
+        contact.spark_id = spark_id
+        contact.save(update_fields=["spark_id", "updated_at"])  # kept even if what follows fails
+        if not _has_other_open_writes(write):
+            store_contact_from_spark(contact, _fetch_contact(client, spark_id))
+
+
+def _require_spark_id(write: SparkWrite) -> str:
+    contact = write.contact
+    if contact is None or not contact.spark_id:
+        raise _Permanent("The contact no longer exists here, or was never created in Spark.")
+    return contact.spark_id
+
+
+def _deliver_update(client: SparkClient, write: SparkWrite) -> None:
+    spark_id = _require_spark_id(write)
+    client.request("PUT", f"/contacts/{spark_id}", data=write.payload["changes"])
+    if not _has_other_open_writes(write):
+        store_contact_from_spark(write.contact, _fetch_contact(client, spark_id))
+
+
+def _deliver_tags(client: SparkClient, write: SparkWrite) -> None:
+    """Tags are a list on the contact: read Spark's list, apply the delta, put the whole list back."""
+    spark_id = _require_spark_id(write)
+    current = _fetch_contact(client, spark_id)
+    tag = write.payload["tag"]
+    if write.kind == SparkWrite.Kind.TAG_ADD:
+        wanted = current.tags if tag in current.tags else [*current.tags, tag]
+    else:
+        wanted = [t for t in current.tags if t != tag]
+    if wanted != current.tags:
+        client.request("PUT", f"/contacts/{spark_id}", data={"Tags": wanted})
+    current.tags = wanted
+    if not _has_other_open_writes(write):
+        store_contact_from_spark(write.contact, current)
+
+
+def _deliver_connect(client: SparkClient, write: SparkWrite) -> None:
+    spark_id = _require_spark_id(write)
+    client.request("PUT", f"/contacts/{spark_id}", data={"RecordStatus": "Connected"})
+    Contact.objects.filter(pk=write.contact_id).update(record_status=Contact.RecordStatus.CONNECTED)
+
+
+def _deliver_delete(client: SparkClient, write: SparkWrite) -> None:
+    spark_id = _require_spark_id(write)
+    try:
+        client.request("DELETE", f"/contacts/{spark_id}")
+    except SparkNotFound:
+        if write.attempts <= 1:
+            raise
+        # An earlier attempt landed before its answer was lost.
+    Contact.objects.filter(pk=write.contact_id).delete()
+
+
+def _deliver_transfer(client: SparkClient, write: SparkWrite) -> None:
+    spark_id = _require_spark_id(write)
+    try:
+        client.request("PUT", f"/contacts/{spark_id}", data={"OwnerId": write.payload["owner_id"]})
+    except SparkNotFound:
+        if write.attempts <= 1:
+            raise
+    # The contact now belongs to the other agent; their sync brings it to them.
+    Contact.objects.filter(pk=write.contact_id).delete()
+
+
+HANDLERS: dict[str, Callable[[SparkClient, SparkWrite], None]] = {
+    SparkWrite.Kind.CREATE: _deliver_create,
+    SparkWrite.Kind.UPDATE: _deliver_update,
+    SparkWrite.Kind.TAG_ADD: _deliver_tags,
+    SparkWrite.Kind.TAG_REMOVE: _deliver_tags,
+    SparkWrite.Kind.CONNECT: _deliver_connect,
+    SparkWrite.Kind.DELETE: _deliver_delete,
+    SparkWrite.Kind.TRANSFER: _deliver_transfer,
+}
+
+
+class _Permanent(Exception):
+    """A write that cannot go out for a reason of our own (not Spark's)."""
+
+
+# -- the delivery loop ------------------------------------------------------------------------------------
+
+
+def write_claim(write_id: int) -> SparkWrite | None:
+    now = timezone.now()
+    claimed = (
+        SparkWrite.objects.filter(pk=write_id, status=SparkWrite.Status.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(status=SparkWrite.Status.IN_FLIGHT, claimed_until=now + _claim_ttl(),
+                attempts=F("attempts") + 1, updated_at=now)
+    )
+    if not claimed:
+        return None
+    return SparkWrite.objects.select_related("account", "contact").get(pk=write_id)
+
+
+def _audit(write: SparkWrite, outcome: str, message: str = "") -> None:
+    AuditEvent.objects.create(
+        actor=None, actor_name="Spark outbox", source=SparkWrite.Source.SYSTEM, account=write.account,
+        contact_id=write.contact_id if Contact.objects.filter(pk=write.contact_id).exists() else None,
+        contact_spark_id=(write.contact.spark_id or "") if write.contact else write.payload.get("spark_id", ""),
+        contact_name=write.contact_name, write=write, action=write.kind, outcome=outcome, message=message,
+    )
+
+
+def write_deliver(write_id: int) -> str:
+    """Send one outbox write to Spark. Returns what happened (for logs and tests)."""
+    write = write_claim(write_id)
+    if write is None:
+        return "skipped"
+    if write.contact_id and SparkWrite.objects.filter(
+        contact_id=write.contact_id, id__lt=write.id, status__in=SparkWrite.OPEN
+    ).exists():
+        # An earlier change to this contact goes first; this one waits its turn.
+        SparkWrite.objects.filter(pk=write.pk).update(
+            status=SparkWrite.Status.QUEUED, attempts=F("attempts") - 1, claimed_until=None,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=1),
+        )
+        return "waiting"
+    client = client_for_account(write.account, max_retries=0)
+    client.rate_limiter = _ClaimKeepingLimiter(client.rate_limiter, write.pk)
+    try:
+        # No transaction around the HTTP calls: each local step commits on its own, and every handler
+        # can run again after an unknown outcome.
+        HANDLERS[write.kind](client, write)
+        with transaction.atomic():
+            SparkWrite.objects.filter(pk=write.pk).update(
+                status=SparkWrite.Status.CONFIRMED, confirmed_at=timezone.now(), claimed_until=None,
+                spark_status=None, spark_code=None, spark_message="", updated_at=timezone.now(),
+            )
+            _audit(write, AuditEvent.Outcome.CONFIRMED)
+    except SparkError as exc:
+        return _settle_failure(write, exc)
+    except _Permanent as exc:
+        return _settle_failure(write, exc)
+    finally:
+        contact_write_state_refresh(write.contact_id)
+    _kick_next(write)
+    return "confirmed"
+
+
+def _settle_failure(write: SparkWrite, exc: Exception) -> str:
+    now = timezone.now()
+    spark = exc if isinstance(exc, SparkError) else None
+    message = spark.agent_message if spark else str(exc)
+    fields = {
+        "claimed_until": None, "updated_at": now, "spark_message": message,
+        "spark_status": spark.status if spark else None, "spark_code": spark.code if spark else None,
+    }
+    if spark is not None and spark.retryable:
+        delay = max(backoff_delay(write.attempts), spark.retry_after or 0)
+        SparkWrite.objects.filter(pk=write.pk).update(
+            status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(seconds=delay), **fields
+        )
+        from .tasks import deliver_write
+
+        deliver_write.apply_async((write.pk,), countdown=delay)
+        log.info("write %s will be retried in %.1fs (%s)", write.pk, delay, type(exc).__name__)
+        return "retry"
+    SparkWrite.objects.filter(pk=write.pk).update(status=SparkWrite.Status.FAILED, **fields)
+    if write.kind == SparkWrite.Kind.DELETE and write.contact_id:
+        Contact.objects.filter(pk=write.contact_id).update(pending_delete=False)
+    _audit(write, AuditEvent.Outcome.FAILED, message)
+    log.info("write %s failed permanently: %s", write.pk, type(exc).__name__)
+    return "failed"
+
+
+def _kick_next(write: SparkWrite) -> None:
+    if not write.contact_id:
+        return
+    nxt = (
+        SparkWrite.objects.filter(contact_id=write.contact_id, status=SparkWrite.Status.QUEUED, id__gt=write.id)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now() + dt.timedelta(seconds=2)))
+        .order_by("id").values_list("pk", flat=True).first()
+    )
+    if nxt:
+        from .tasks import deliver_write
+
+        deliver_write.delay(nxt)
+
+
+def outbox_sweep() -> int:
+    """Put back writes whose worker died, and dispatch every write that is due. Run by beat."""
+    now = timezone.now()
+    SparkWrite.objects.filter(status=SparkWrite.Status.IN_FLIGHT, claimed_until__lt=now).update(
+        status=SparkWrite.Status.QUEUED, next_attempt_at=now, claimed_until=None, updated_at=now
+    )
+    from .tasks import deliver_write
+
+    due = list(
+        SparkWrite.objects.filter(status=SparkWrite.Status.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(updated_at__lt=now - dt.timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_S))
+        .order_by("id").values_list("pk", flat=True)[:2000]
+    )
+    for write_id in due:
+        deliver_write.delay(write_id)
+    return len(due)
+
+
