@@ -207,6 +207,12 @@ class SparkWrite(TimeStamped):
         TAG_REMOVE = "tag_remove", "Untag"
         TRANSFER = "transfer", "Transfer"
         CONNECT = "connect", "Connect"
+        # News feed schedules (newsfeeds_app) and shared links (sharing_app) use the same outbox.
+        DEFAULT_SCHEDULE_SET = "default_schedule_set", "Set default schedule"
+        DEFAULT_SCHEDULE_DELETE = "default_schedule_del", "Remove default schedule"
+        FEED_SCHEDULE_SET = "feed_schedule_set", "Set feed schedule"
+        FEED_SCHEDULE_DELETE = "feed_schedule_del", "Remove feed schedule"
+        SHARED_LINK_CREATE = "shared_link_create", "Create shared link"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

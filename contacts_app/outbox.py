@@ -45,12 +45,15 @@ class _ClaimKeepingLimiter:
         self.inner = inner
         self.write_id = write_id
 
-    def acquire(self) -> float:
-        waited = self.inner.acquire() if self.inner is not None else 0.0
+    def acquire(self, *args, **kwargs):
+        waited = self.inner.acquire(*args, **kwargs) if self.inner is not None else 0.0
         SparkWrite.objects.filter(pk=self.write_id, status=SparkWrite.Status.IN_FLIGHT).update(
             claimed_until=timezone.now() + _claim_ttl()
         )
         return waited
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def contact_write_state_refresh(contact_id: int | None) -> None:
@@ -202,8 +205,21 @@ HANDLERS: dict[str, Callable[[SparkClient, SparkWrite], None]] = {
 }
 
 
-class _Permanent(Exception):
-    """A write that cannot go out for a reason of our own (not Spark's)."""
+def register_handler(kind: str, handler: Callable[[SparkClient, SparkWrite], None]) -> None:
+    """Other apps (news feed schedules, shared links) deliver their own kinds of write through this outbox.
+    A handler must be safe to run again after an unknown outcome."""
+    HANDLERS[kind] = handler
+
+
+class Permanent(Exception):
+    """A write that cannot go out for a reason of our own (not Spark's); the agent sees the message."""
+
+
+_Permanent = Permanent
+
+
+class _Unexpected(SparkError):
+    retryable = True
 
 
 # -- the delivery loop ------------------------------------------------------------------------------------
@@ -239,14 +255,18 @@ def write_deliver(write_id: int) -> str:
     if write.contact_id and SparkWrite.objects.filter(
         contact_id=write.contact_id, id__lt=write.id, status__in=SparkWrite.OPEN
     ).exists():
-        # An earlier change to this contact goes first; this one waits its turn.
+        # An earlier change to this contact goes first; this one waits its turn (and is sent again when the
+        # earlier one settles, or shortly in any case).
         SparkWrite.objects.filter(pk=write.pk).update(
-            status=SparkWrite.Status.QUEUED, attempts=F("attempts") - 1, claimed_until=None,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=1),
+            status=SparkWrite.Status.QUEUED, attempts=F("attempts") - 1, claimed_until=None, next_attempt_at=None,
         )
+        from .tasks import deliver_write
+
+        deliver_write.apply_async((write.pk,), countdown=2)
         return "waiting"
     client = client_for_account(write.account, max_retries=0)
-    client.rate_limiter = _ClaimKeepingLimiter(client.rate_limiter, write.pk)
+    if client.rate_limiter is not None:
+        client.rate_limiter = _ClaimKeepingLimiter(client.rate_limiter, write.pk)
     try:
         # No transaction around the HTTP calls: each local step commits on its own, and every handler
         # can run again after an unknown outcome.
@@ -261,6 +281,10 @@ def write_deliver(write_id: int) -> str:
         return _settle_failure(write, exc)
     except _Permanent as exc:
         return _settle_failure(write, exc)
+    except Exception as exc:
+        # A bug of ours must not lose the write: it stays queued, retried with backoff, and is logged.
+        log.exception("write %s: unexpected error", write.pk)
+        return _settle_failure(write, _Unexpected(f"Not sent yet: an internal error occurred ({type(exc).__name__})."))
     finally:
         contact_write_state_refresh(write.contact_id)
     _kick_next(write)
@@ -310,17 +334,21 @@ def _kick_next(write: SparkWrite) -> None:
 def outbox_sweep() -> int:
     """Put back writes whose worker died, and dispatch every write that is due. Run by beat."""
     now = timezone.now()
-    SparkWrite.objects.filter(status=SparkWrite.Status.IN_FLIGHT, claimed_until__lt=now).update(
-        status=SparkWrite.Status.QUEUED, next_attempt_at=now, claimed_until=None, updated_at=now
+    abandoned = list(SparkWrite.objects.filter(status=SparkWrite.Status.IN_FLIGHT, claimed_until__lt=now)
+                     .values_list("pk", flat=True))
+    SparkWrite.objects.filter(pk__in=abandoned, status=SparkWrite.Status.IN_FLIGHT, claimed_until__lt=now).update(
+        status=SparkWrite.Status.QUEUED, next_attempt_at=None, claimed_until=None, updated_at=now
     )
     from .tasks import deliver_write
 
+    # Fresh rows are left to the message queued with them; older due ones lost theirs (or never had one).
     due = list(
         SparkWrite.objects.filter(status=SparkWrite.Status.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(updated_at__lt=now - dt.timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_S))
         .order_by("id").values_list("pk", flat=True)[:2000]
     )
+    due = sorted(set(due) | set(abandoned))
     for write_id in due:
         deliver_write.delay(write_id)
     return len(due)

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "contacts_app",
+    "newsfeeds_app",
     "sharing_app",
 ]
 
@@ -103,6 +104,8 @@ SPARK_API_VERSION = env_str("SPARK_API_VERSION", "v1")
 # with ApiUser=<their Spark user id>.
 SPARK_API_KEY = env_str("SPARK_API_KEY", "")
 SPARK_API_SECRET = env_str("SPARK_API_SECRET", "")
+# api_key: API key + secret sessions (SPARK_API_KEY/SECRET); oauth: OAuth 2 tokens per agent.
+SPARK_AUTH_MODE = env_choice("SPARK_AUTH_MODE", "api_key", ("api_key", "oauth"))
 SPARK_USER_AGENT = env_str("SPARK_USER_AGENT", "FlexCRM/1.0")
 SPARK_CONNECT_TIMEOUT = env_float("SPARK_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 SPARK_READ_TIMEOUT = env_float("SPARK_READ_TIMEOUT", 20.0, minimum=0.1)
@@ -149,6 +152,7 @@ LOGGING = {
     "loggers": {
         "crm": {"level": LOG_LEVEL},
         "contacts_app": {"level": LOG_LEVEL},
+        "newsfeeds_app": {"level": LOG_LEVEL},
         "sharing_app": {"level": LOG_LEVEL},
     },
 }
@@ -161,6 +165,8 @@ OUTBOX_SWEEP_S = env_int("OUTBOX_SWEEP_S", 10, minimum=1)
 OUTBOX_SWEEP_GRACE_S = env_int("OUTBOX_SWEEP_GRACE_S", 5, minimum=0)
 UNDO_WINDOW_S = env_int("UNDO_WINDOW_S", 10, minimum=0)
 ACTIVITY_MAX_AGE_S = env_int("ACTIVITY_MAX_AGE_S", 900, minimum=0)
+CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
+CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,

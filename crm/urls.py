@@ -8,5 +8,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("contacts/", include("contacts_app.urls")),
+    path("newsfeeds/", include("newsfeeds_app.urls")),
+    path("sharing/", include("sharing_app.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,7 @@ cd "$ROOT"
 
 ensure_postgres
 ensure_redis
+mkdir -p "$VAR/staticfiles"
 if ! command -v chromium >/dev/null 2>&1; then
   if _can_apt; then _apt_install chromium; else
     echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1

@@ -46,9 +46,21 @@ def sim():
 
 @pytest.fixture
 def fresh_sim(sim):
+    """The session's sparksim back in its seeded state, with our shared rate-limit counters cleared too."""
     sim.reset()
+    _forget_rate_limits()
     yield sim
     sim.clear_faults()
+
+
+def _forget_rate_limits():
+    if "django" not in sys.modules:
+        return
+    from crm.spark import redis_client
+
+    client = redis_client()
+    for key in client.scan_iter("spark:ratelimit:*"):
+        client.delete(key)
 
 
 def _link(sim, login: str):
@@ -77,10 +89,11 @@ class Worker:
 
     def start(self, timeout: float = 60) -> Worker:
         ready = threading.Event()
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # its own process group, so kill() takes the pool children too
             [sys.executable, "-m", "celery", "-A", "crm", "worker", "--loglevel", "INFO", "--concurrency", "2",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
         )
 
         def pump(stream):
@@ -98,7 +111,7 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL: no warm shutdown, unacknowledged tasks go back to the queue."""
         if self.process and self.process.poll() is None:
-            self.process.kill()
+            os.killpg(self.process.pid, 9)
             self.process.wait(10)
 
     def stop(self) -> None:
@@ -122,15 +135,32 @@ def worker_env(sim, django_db_setup, django_db_blocker):
         "SPARK_API_BASE": sim.url,
         "PYTHONUNBUFFERED": "1",
         "CELERY_QUEUE": TEST_QUEUE,
+        # Short claims and backoffs so recovery is seen within a test's time.
+        "OUTBOX_CLAIM_S": "6",
+        "OUTBOX_BACKOFF_BASE_S": "0.5",
+        "OUTBOX_BACKOFF_CAP_S": "3",
     }
 
 
-@pytest.fixture(scope="session")
-def celery_worker_proc(worker_env):
-    """A real Celery worker process on real Redis, using the test database."""
-    worker = Worker(worker_env).start()
-    yield worker
-    worker.stop()
+@pytest.fixture
+def start_worker(worker_env):
+    """start_worker() -> a new real Celery worker process (on real Redis, using the test database).
+    Every worker started is stopped at the end of the test."""
+    started: list[Worker] = []
+
+    def start(**env) -> Worker:
+        worker = Worker({**worker_env, **env}).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker_proc(start_worker):
+    return start_worker()
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):

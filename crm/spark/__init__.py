@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from crm.spark.auth import ApiKeyAuth, OAuthAuth, OAuthTokens, RedisTokenStore
+from crm.spark.auth import ApiKeyAuth, NoAuth, OAuthAuth, OAuthTokens, RedisTokenStore
 from crm.spark.client import SparkClient, SparkResponse
-from crm.spark.errors import SparkError
-from crm.spark.paging import iter_pages, iter_records
+from crm.spark.errors import SparkAuthError, SparkError, SparkLinkBroken
+from crm.spark.oauth import authorize_url, oauth_exchange_code
+from crm.spark.paging import Page, iter_pages, iter_records
 from crm.spark.ratelimit import RedisRateLimiter
 
 __all__ = [
-    "ApiKeyAuth", "OAuthAuth", "OAuthTokens", "SparkClient", "SparkError", "SparkResponse",
-    "build_client", "iter_pages", "iter_records", "redis_client", "token_store",
+    "ApiKeyAuth", "NoAuth", "OAuthAuth", "OAuthTokens", "Page", "SparkAuthError", "SparkClient", "SparkError",
+    "SparkLinkBroken", "SparkResponse", "auth_from_settings", "authorize_url", "build_client",
+    "client_from_settings", "iter_pages", "iter_records", "oauth_exchange_code", "redis_client", "token_store",
 ]
+
+AUTH_MODES = ("api_key", "oauth")
 
 
 @lru_cache(maxsize=1)
@@ -65,9 +69,37 @@ def build_client(auth, *, rate_key: str, **overrides) -> SparkClient:
     return SparkClient(auth=auth, **options)
 
 
-def client_from_settings(**overrides) -> SparkClient:
-    """The brokerage key's client (SPARK_API_KEY / SPARK_API_SECRET)."""
+def auth_mode() -> str:
+    """`SPARK_AUTH_MODE`: "api_key" (default; key + secret sessions) or "oauth" (per-agent tokens)."""
     from django.conf import settings
 
-    auth = ApiKeyAuth(settings.SPARK_API_KEY, settings.SPARK_API_SECRET, store=token_store())
-    return build_client(auth, rate_key=settings.SPARK_API_KEY, **overrides)
+    mode = str(getattr(settings, "SPARK_AUTH_MODE", "api_key") or "api_key").lower()
+    if mode not in AUTH_MODES:
+        raise ValueError(f"SPARK_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+    return mode
+
+
+def auth_from_settings(*, tokens: OAuthTokens | None = None, api_user: str | None = None, on_refresh=None,
+                       reload=None, redirect_uri: str = ""):
+    """The auth object the settings call for. In OAuth mode the caller supplies the agent's stored tokens."""
+    from django.conf import settings
+
+    if auth_mode() == "oauth":
+        if tokens is None:
+            raise ValueError("SPARK_AUTH_MODE=oauth: the agent's OAuth tokens are needed")
+        return OAuthAuth(
+            tokens, client_id=settings.SPARK_OAUTH_CLIENT_ID, client_secret=settings.SPARK_OAUTH_CLIENT_SECRET,
+            redirect_uri=redirect_uri, api_user=api_user, on_refresh=on_refresh, reload=reload,
+        )
+    return ApiKeyAuth(settings.SPARK_API_KEY, settings.SPARK_API_SECRET, api_user=api_user, store=token_store())
+
+
+def client_from_settings(*, tokens: OAuthTokens | None = None, api_user: str | None = None, on_refresh=None,
+                         reload=None, **overrides) -> SparkClient:
+    """A client in the mode the settings choose: the brokerage key (SPARK_API_KEY / SPARK_API_SECRET, optionally
+    acting for `api_user`), or OAuth with the agent's `tokens`."""
+    from django.conf import settings
+
+    auth = auth_from_settings(tokens=tokens, api_user=api_user, on_refresh=on_refresh, reload=reload)
+    rate_key = settings.SPARK_API_KEY if isinstance(auth, ApiKeyAuth) else "oauth:" + settings.SPARK_OAUTH_CLIENT_ID
+    return build_client(auth, rate_key=rate_key, **overrides)

@@ -133,13 +133,22 @@ class ApiKeyAuth:
 class OAuthTokens:
     access_token: str
     refresh_token: str
-    expires_at: float
+    expires_at: float  # epoch seconds; 0 when unknown
+
+    def __repr__(self) -> str:  # never the tokens themselves
+        return f"OAuthTokens(expires_at={self.expires_at!r})"
+
+    def expired(self, *, leeway_s: float = 60.0, now: float | None = None) -> bool:
+        return bool(self.expires_at) and (now or time.time()) >= self.expires_at - leeway_s
 
 
 class OAuthAuth:
-    """OAuth 2 access token sent as `Authorization: OAuth <token>`; refreshed once on 1020.
+    """OAuth 2 access token sent as `Authorization: OAuth <token>`; refreshed once on 401 (1020).
 
     `on_refresh(tokens)` lets the caller persist new tokens (they are stored per agent, encrypted).
+    `reload()` (optional) returns the tokens as currently stored: when another process refreshed first and the
+    refresh token we hold was already used, the stored pair is taken instead of declaring the link broken.
+    A refresh that Spark refuses raises SparkLinkBroken: the agent has to reconnect.
     """
 
     def __init__(
@@ -151,6 +160,8 @@ class OAuthAuth:
         redirect_uri: str = "",
         api_user: str | None = None,
         on_refresh: Callable[[OAuthTokens], None] | None = None,
+        reload: Callable[[], OAuthTokens | None] | None = None,
+        scheme: str = "OAuth",
     ) -> None:
         self.tokens = tokens
         self.client_id = client_id
@@ -158,22 +169,36 @@ class OAuthAuth:
         self.redirect_uri = redirect_uri
         self.api_user = api_user
         self.on_refresh = on_refresh
+        self.reload = reload
+        self.scheme = scheme
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"OAuthAuth(client_id={self.client_id!r})"
 
     def prepare(self, client: SparkClient, method: str, path: str, params: dict[str, str], body: str) -> PreparedAuth:
+        if self.tokens.expired() and self.tokens.refresh_token:
+            # Known to be past its expiry: refresh first rather than spend a request on a certain 1020.
+            self.renew(client, self.tokens.access_token)
         params = dict(params)
         if self.api_user:
             params["ApiUser"] = self.api_user
         token = self.tokens.access_token
-        return PreparedAuth(params=params, headers={"Authorization": f"OAuth {token}"}, credential=token)
+        return PreparedAuth(params=params, headers={"Authorization": f"{self.scheme} {token}"}, credential=token)
 
     def renew(self, client: SparkClient, expired_credential: str) -> None:
+        from crm.spark.errors import SparkLinkBroken
+
         with self._lock:
             if self.tokens.access_token != expired_credential:
-                return
+                return  # another thread already refreshed
+            if self.reload is not None:
+                stored = self.reload()
+                if stored is not None and stored.access_token != expired_credential:
+                    self.tokens = stored  # another process already refreshed
+                    return
+            if not self.tokens.refresh_token:
+                raise SparkLinkBroken("The agent's Spark access expired and there is no refresh token.", status=401)
             self.tokens = client.oauth_grant(
                 {
                     "client_id": self.client_id,
@@ -187,9 +212,29 @@ class OAuthAuth:
                 self.on_refresh(self.tokens)
 
 
+class NoAuth:
+    """For the unauthenticated calls (the OAuth token endpoint)."""
+
+    def __repr__(self) -> str:
+        return "NoAuth()"
+
+    def prepare(self, client: SparkClient, method: str, path: str, params: dict[str, str], body: str) -> PreparedAuth:
+        return PreparedAuth(params=dict(params), headers={}, credential="")
+
+    def renew(self, client: SparkClient, expired_credential: str) -> None:
+        from crm.spark.errors import SparkAuthError
+
+        raise SparkAuthError("This call needs Spark credentials.", status=401)
+
+
 def tokens_from_grant(body: Mapping) -> OAuthTokens:
+    raw = body.get("expires_in")
+    try:
+        expires_in = 86400 if raw is None or raw == "" else int(float(raw))  # GEM's default when absent
+    except (TypeError, ValueError):
+        expires_in = 86400
     return OAuthTokens(
-        access_token=body["access_token"],
-        refresh_token=body.get("refresh_token", ""),
-        expires_at=time.time() + int(body.get("expires_in") or 86400),
+        access_token=str(body["access_token"]),
+        refresh_token=str(body.get("refresh_token") or ""),
+        expires_at=time.time() + expires_in,
     )

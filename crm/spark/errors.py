@@ -6,6 +6,8 @@ The Spark code beats the HTTP status: Spark documents codes whose status has cha
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 from typing import Any
 
 
@@ -23,6 +25,7 @@ class SparkError(Exception):
         request_id: str | None = None,
         errors: list | None = None,
         details: list | None = None,
+        sparkql_errors: list | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
@@ -32,6 +35,7 @@ class SparkError(Exception):
         self.request_id = request_id
         self.errors = errors or []
         self.details = details or []
+        self.sparkql_errors = sparkql_errors or []
         self.retry_after = retry_after
 
     def __str__(self) -> str:
@@ -42,8 +46,12 @@ class SparkError(Exception):
 
     @property
     def agent_message(self) -> str:
-        """What an agent reads: Spark's message plus any field errors it gave."""
-        extra = [e.get("Message") for e in self.errors if isinstance(e, dict) and e.get("Message")]
+        """What an agent reads: Spark's message plus any field or filter errors it gave."""
+        extra = [
+            str(e.get("Message"))
+            for e in [*self.errors, *self.sparkql_errors]
+            if isinstance(e, dict) and e.get("Message") and e.get("Message") != self.message
+        ]
         return "; ".join([self.message, *extra]) if extra else self.message
 
 
@@ -53,6 +61,18 @@ class SparkAuthError(SparkError):
 
 class SparkSessionExpired(SparkAuthError):
     """401/1020: the session or access token expired. The client re-authenticates once and retries."""
+
+
+class SparkOAuthError(SparkAuthError):
+    """The OAuth token endpoint refused a grant (`oauth_error` holds its `error`, e.g. invalid_grant)."""
+
+    def __init__(self, message: str, *, oauth_error: str | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.oauth_error = oauth_error
+
+
+class SparkLinkBroken(SparkOAuthError):
+    """The agent's Spark link no longer works (refresh token refused or revoked): they must reconnect."""
 
 
 class SparkForbidden(SparkError):
@@ -94,9 +114,10 @@ class SparkTimeout(SparkError):
 
 
 class SparkConnectionError(SparkError):
-    """Connection refused or reset before a request was sent: nothing was applied."""
+    """Connection refused (nothing was sent, nothing applied), or lost mid-request (`request_sent`: maybe applied)."""
 
     retryable = True
+    request_sent = False
 
 
 class SparkInvalidResponse(SparkError):
@@ -106,6 +127,8 @@ class SparkInvalidResponse(SparkError):
 
 
 _BY_CODE: dict[int, type[SparkError]] = {
+    404: SparkNotFound,
+    405: SparkNotAllowed,
     1000: SparkAuthError,
     1010: SparkAuthError,
     1020: SparkSessionExpired,
@@ -128,6 +151,8 @@ _BY_CODE: dict[int, type[SparkError]] = {
     1053: SparkValidationError,
     1060: SparkValidationError,
     1061: SparkValidationError,
+    1022: SparkValidationError,
+    3000: SparkValidationError,
     1055: SparkConflict,
     1110: SparkConflict,
     2505: SparkConflict,
@@ -166,12 +191,20 @@ def error_class_for(status: int, code: int | None) -> type[SparkError]:
 
 
 def _parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date (RFC 9110)."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def error_from_response(status: int, body: Any, headers: dict | None = None) -> SparkError:
@@ -191,8 +224,26 @@ def error_from_response(status: int, body: Any, headers: dict | None = None) -> 
         message,
         status=status,
         code=code,
-        request_id=headers.get("X-Request-Id") or headers.get("x-request-id"),
-        errors=d.get("Errors") if isinstance(d.get("Errors"), list) else (d.get("SparkQLErrors") or []),
-        details=d.get("Details") if isinstance(d.get("Details"), list) else [],
-        retry_after=_parse_retry_after(headers.get("Retry-After") or headers.get("retry-after")),
+        request_id=_header(headers, "X-Request-Id"),
+        errors=_as_list(d.get("Errors")),
+        details=_as_list(d.get("Details")),
+        sparkql_errors=_as_list(d.get("SparkQLErrors")),
+        retry_after=_parse_retry_after(_header(headers, "Retry-After")),
     )
+
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    return []
+
+
+def _header(headers: Any, name: str) -> str | None:
+    # requests' CaseInsensitiveDict, or a plain dict from a test
+    value = headers.get(name)
+    if value is None and isinstance(headers, dict):
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value

@@ -2,6 +2,12 @@
 
 Spark allows N requests in any window of W seconds per key. A sliding log in a sorted set, updated by one
 Lua script, grants a slot or says how long to wait; callers sleep instead of drawing 429s.
+
+Two details keep us under Spark's own count rather than merely near it:
+- a slot is stamped when granted and re-stamped when the answer arrives (`settle`): Spark counted the request
+  somewhere in between, so our window for it never ends before Spark's does;
+- when a 429 arrives anyway (another client on the key, a limit lower than configured), `block` stops every
+  process for the Retry-After period, not just the one that was told.
 """
 
 from __future__ import annotations
@@ -11,10 +17,15 @@ import uuid
 
 _ACQUIRE = """
 local key = KEYS[1]
+local block_key = KEYS[2]
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local member = ARGV[4]
+local blocked = tonumber(redis.call('GET', block_key) or '0')
+if blocked > now then
+  return tostring(blocked - now)
+end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count < limit then
@@ -26,6 +37,24 @@ local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + window - now)
 """
 
+# Re-stamp a granted slot with the completion time (only if it is still in the log).
+_SETTLE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+end
+return 0
+"""
+
+# Extend the block, never shorten it.
+_BLOCK = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local until_ts = tonumber(ARGV[1])
+if until_ts > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 0
+"""
+
 
 class RateLimitTimeout(Exception):
     pass
@@ -34,26 +63,40 @@ class RateLimitTimeout(Exception):
 class RedisRateLimiter:
     def __init__(self, redis_client, *, name: str, requests: int, window_s: float, max_wait_s: float = 600.0,
                  sleep=time.sleep) -> None:
+        if requests < 1 or window_s <= 0:
+            raise ValueError("A rate limit needs requests >= 1 and window_s > 0")
         self.redis = redis_client
+        self.name = name
         self.key = f"spark:ratelimit:{name}"
+        self.block_key = f"spark:ratelimit:{name}:blocked"
         self.requests = requests
         self.window_s = window_s
         self.max_wait_s = max_wait_s
         self._script = redis_client.register_script(_ACQUIRE)
+        self._settle = redis_client.register_script(_SETTLE)
+        self._block = redis_client.register_script(_BLOCK)
         self._sleep = sleep
 
-    def try_acquire(self) -> float:
+    def __repr__(self) -> str:
+        return f"RedisRateLimiter(name={self.name!r}, requests={self.requests}, window_s={self.window_s})"
+
+    def _now(self) -> float:
+        sec, usec = self.redis.time()  # Redis's clock, the same for every process
+        return sec + usec / 1_000_000
+
+    def try_acquire(self, member: str | None = None) -> float:
         """Take a slot and return 0, or return the seconds to wait before one frees up."""
-        now = self.redis.time()
-        now_s = now[0] + now[1] / 1_000_000  # Redis's clock, the same for every process
-        wait = float(self._script(keys=[self.key], args=[now_s, self.window_s, self.requests, uuid.uuid4().hex]))
+        wait = float(self._script(
+            keys=[self.key, self.block_key],
+            args=[self._now(), self.window_s, self.requests, member or uuid.uuid4().hex],
+        ))
         return max(0.0, wait)
 
-    def acquire(self) -> float:
-        """Block until a slot is free; return the seconds waited."""
+    def acquire(self, member: str | None = None) -> float:
+        """Block until a slot is free; return the seconds waited. `member` names the slot for `settle`."""
         waited = 0.0
         while True:
-            wait = self.try_acquire()
+            wait = self.try_acquire(member)
             if wait <= 0:
                 return waited
             if waited + wait > self.max_wait_s:
@@ -63,5 +106,24 @@ class RedisRateLimiter:
             self._sleep(step)
             waited += step
 
+    def settle(self, member: str) -> None:
+        """The request that holds slot `member` has been answered: count its window from now."""
+        self._settle(keys=[self.key], args=[self._now(), member])
+
+    def block(self, seconds: float) -> None:
+        """Spark said 429: hold every process using this key for `seconds`."""
+        if seconds <= 0:
+            return
+        until = self._now() + seconds
+        self._block(keys=[self.block_key], args=[until, int(seconds * 1000) + 1000])
+
+    def blocked_for(self) -> float:
+        value = self.redis.get(self.block_key)
+        return max(0.0, float(value) - self._now()) if value else 0.0
+
+    def in_window(self) -> int:
+        now = self._now()
+        return int(self.redis.zcount(self.key, now - self.window_s, "+inf"))
+
     def reset(self) -> None:
-        self.redis.delete(self.key)
+        self.redis.delete(self.key, self.block_key)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NewsfeedsAppConfig(AppConfig):
+    name = "newsfeeds_app"
+    verbose_name = "News feeds"

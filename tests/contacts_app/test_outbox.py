@@ -1,0 +1,169 @@
+"""The outbox against a real worker, Redis, PostgreSQL and sparksim: every change reaches Spark exactly once,
+in order, or is shown failed with Spark's message."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+
+from contacts_app import services
+from contacts_app.models import AuditEvent, Contact, SparkWrite
+from contacts_app.outbox import outbox_sweep
+from contacts_app.sync import contacts_sync
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def sim_contact(sim, spark_id):
+    return sim.control("GET", f"/_sim/contacts/{spark_id}").json()
+
+
+def puts_to(sim, seq, spark_id):
+    return [r for r in sim.requests_since(seq) if r["method"] == "PUT" and r["path"] == f"/v1/contacts/{spark_id}"]
+
+
+def settled(*writes):
+    ids = [w.pk for w in writes]
+    return lambda: not SparkWrite.objects.filter(pk__in=ids, status__in=SparkWrite.OPEN).exists()
+
+
+@pytest.fixture
+def alice(fresh_sim, link_agent):
+    account = link_agent("alice")
+    contacts_sync(account=account, full=True)
+    return account
+
+
+def test_tag_reaches_spark_and_keeps_a_tag_added_elsewhere(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    fresh_sim.control("PATCH", f"/_sim/contacts/{contact.spark_id}",
+                      json={"Tags": [*sim_contact(fresh_sim, contact.spark_id).get("Tags", []), "Added In Flexmls"]})
+    write = services.contact_tag_add(account=alice, user=alice.user, contact=contact, tag="Open House 11/22")
+    assert Contact.objects.get(pk=contact.pk).write_state == "pending"  # shown at once, marked pending
+
+    wait_for(settled(write), message="the tag write to settle")
+    write.refresh_from_db()
+    assert write.status == "confirmed"
+    tags = sim_contact(fresh_sim, contact.spark_id)["Tags"]
+    assert "Open House 11/22" in tags and "Added In Flexmls" in tags
+    stored = Contact.objects.get(pk=contact.pk)
+    assert stored.write_state == "" and "Added In Flexmls" in stored.tags
+    assert AuditEvent.objects.filter(write=write, outcome="confirmed").exists()
+
+
+def test_writes_to_one_contact_go_out_in_order(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    first = services.contact_update(account=alice, user=alice.user, contact=contact, changes={"Position": "First"})
+    second = services.contact_update(account=alice, user=alice.user, contact=contact, changes={"Position": "Second"})
+    third = services.contact_tag_add(account=alice, user=alice.user, contact=contact, tag="Ordered")
+    wait_for(settled(first, second, third), message="three writes to settle")
+    remote = sim_contact(fresh_sim, contact.spark_id)
+    assert remote["Position"] == "Second" and "Ordered" in remote["Tags"]
+    assert [w.status for w in SparkWrite.objects.filter(contact=contact).order_by("id")] == ["confirmed"] * 3
+
+
+def test_worker_killed_mid_write_delivers_exactly_once_after_restart(fresh_sim, alice, start_worker):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    worker = start_worker()
+    fresh_sim.faults(latency_ms=2500)
+    seq = fresh_sim.last_seq()
+    write = services.contact_tag_add(account=alice, user=alice.user, contact=contact, tag="Survivor")
+    wait_for(lambda: SparkWrite.objects.get(pk=write.pk).status == "in_flight", message="the write in flight")
+    time.sleep(1.0)
+    worker.kill()  # SIGKILL, mid-request
+    assert SparkWrite.objects.get(pk=write.pk).status == "in_flight"
+
+    fresh_sim.clear_faults()
+    start_worker()
+    time.sleep(7)  # the dead worker's claim (6 s in tests) runs out
+    outbox_sweep()
+    wait_for(settled(write), timeout=40, message="the write to settle after the restart")
+    write.refresh_from_db()
+    assert write.status == "confirmed"
+    assert sim_contact(fresh_sim, contact.spark_id)["Tags"].count("Survivor") == 1
+    assert len(puts_to(fresh_sim, seq, contact.spark_id)) == 1
+
+
+def test_writes_made_during_an_outage_all_arrive_after_it(fresh_sim, alice, celery_worker_proc):
+    contacts = list(Contact.objects.filter(owner=alice).exclude(spark_id=None).order_by("pk")[:40])
+    fresh_sim.faults(outage_s=8)
+    writes = [services.contact_tag_add(account=alice, user=alice.user, contact=c, tag="After Outage")
+              for c in contacts]
+    time.sleep(3)
+    assert SparkWrite.objects.filter(pk__in=[w.pk for w in writes], status="confirmed").count() == 0
+    assert SparkWrite.objects.filter(pk__in=[w.pk for w in writes], attempts__gte=1).exists()
+    wait_for(settled(*writes), timeout=90, interval=0.5, message="every write after the outage")
+    assert SparkWrite.objects.filter(pk__in=[w.pk for w in writes], status="confirmed").count() == len(writes)
+    for c in contacts:
+        assert sim_contact(fresh_sim, c.spark_id)["Tags"].count("After Outage") == 1
+
+
+def test_duplicate_email_create_is_shown_failed_with_sparks_message(fresh_sim, alice, celery_worker_proc):
+    taken = Contact.objects.filter(owner=alice).exclude(primary_email="").first().primary_email
+    contact = services.contact_create(account=alice, user=alice.user,
+                                      attributes={"DisplayName": "Second Copy", "PrimaryEmail": taken})
+    write = contact.writes.get()
+    wait_for(settled(write), message="the create to settle")
+    write.refresh_from_db()
+    assert write.status == "failed" and write.spark_code == 1055
+    client = Client()
+    client.force_login(alice.user)
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert escape(write.spark_message) in page and "Retry" in page and "Discard" in page
+    attention = client.get("/contacts/attention/").content.decode()
+    assert "Second Copy" in attention and escape(write.spark_message) in attention
+
+    client.post(f"/contacts/changes/{write.pk}/discard/")
+    assert not Contact.objects.filter(pk=contact.pk).exists()  # never created in Spark: it goes
+
+
+def test_transfer_to_another_office_is_refused_with_sparks_message(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    dave = fresh_sim.account("dave")
+    write = services.contact_transfer(account=alice, user=alice.user, contact=contact, owner_id=dave["user_id"],
+                                      owner_name=dave["name"])
+    wait_for(settled(write), message="the transfer to settle")
+    write.refresh_from_db()
+    assert write.status == "failed" and write.spark_status == 403
+    assert Contact.objects.filter(pk=contact.pk, write_state="failed").exists()  # still the agent's, flagged
+    client = Client()
+    client.force_login(alice.user)
+    assert "own office" in write.spark_message
+    assert escape(write.spark_message) in client.get(f"/contacts/{contact.pk}/").content.decode()
+
+
+def test_transfer_within_the_office_leaves_the_list_once_confirmed(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    bob = fresh_sim.account("bob")
+    write = services.contact_transfer(account=alice, user=alice.user, contact=contact, owner_id=bob["user_id"],
+                                      owner_name=bob["name"])
+    wait_for(settled(write), message="the transfer to settle")
+    assert SparkWrite.objects.get(pk=write.pk).status == "confirmed"
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert sim_contact(fresh_sim, contact.spark_id)["OwnerId"] == bob["user_id"]
+
+
+def test_undone_delete_never_reaches_spark(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    seq = fresh_sim.last_seq()
+    write = services.contact_delete(account=alice, user=alice.user, contact=contact, undo_s=3)
+    assert services.contact_delete_undo(account=alice, user=alice.user, write=write)
+    time.sleep(4)
+    outbox_sweep()
+    time.sleep(1)
+    assert not [r for r in fresh_sim.requests_since(seq) if r["method"] == "DELETE"]
+    assert Contact.objects.get(pk=contact.pk).pending_delete is False
+    assert SparkWrite.objects.get(pk=write.pk).status == "cancelled"
+
+
+def test_delete_goes_out_after_the_undo_window(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    write = services.contact_delete(account=alice, user=alice.user, contact=contact, undo_s=2)
+    assert SparkWrite.objects.get(pk=write.pk).status == "queued"
+    wait_for(settled(write), timeout=30, message="the delete to go out")
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert fresh_sim.http.get(f"{fresh_sim.url}/_sim/contacts/{contact.spark_id}").status_code == 404
