@@ -60,7 +60,8 @@ class WriteRefused(Exception):
     """A change the app refuses before anything is queued (the message is for the agent)."""
 
 
-def _queue(write: SparkWrite, *, countdown: float = 0) -> None:
+def write_queue(write: SparkWrite, *, countdown: float = 0) -> None:
+    """Send the write to the outbox worker once the surrounding transaction commits."""
     from .tasks import deliver_write
 
     def send():
@@ -78,11 +79,12 @@ def _actor_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _record(
+def write_record(
     *, account: SparkAccount, user, contact: Contact | None, kind: str, payload: dict, source: str,
     before: dict | None = None, after: dict | None = None, bulk_job: BulkJob | None = None,
     next_attempt_at=None,
 ) -> SparkWrite:
+    """Add an outbox row and its audit event (call inside the transaction that changes the store)."""
     write = SparkWrite.objects.create(
         account=account, contact=contact, contact_name=contact.display_name if contact else "", kind=kind,
         payload=payload, created_by=user if user is not None and user.is_authenticated else None, source=source,
@@ -119,9 +121,9 @@ def contact_create(*, account: SparkAccount, user, attributes: dict, source: str
     _apply_attributes(contact, attributes)
     contact.tags = list(attributes.get("Tags", []))
     contact.save()
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CREATE,
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CREATE,
                     payload={"attributes": attributes}, source=source, after=attributes)
-    _queue(write)
+    write_queue(write)
     return contact
 
 
@@ -135,9 +137,9 @@ def contact_update(*, account: SparkAccount, user, contact: Contact, changes: di
         return None
     _apply_attributes(contact, changes)
     contact.save()
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.UPDATE,
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.UPDATE,
                     payload={"changes": changes}, source=source, before=before, after=changes)
-    _queue(write)
+    write_queue(write)
     return write
 
 
@@ -154,9 +156,9 @@ def contact_tag_add(*, account: SparkAccount, user, contact: Contact, tag: str, 
     if tag not in contact.tags:
         contact.tags = [*contact.tags, tag]
         contact.save(update_fields=["tags", "updated_at"])
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TAG_ADD, payload={"tag": tag},
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TAG_ADD, payload={"tag": tag},
                     source=source, before={"Tags": before}, after={"Tags": contact.tags}, bulk_job=bulk_job)
-    _queue(write)
+    write_queue(write)
     return write
 
 
@@ -167,10 +169,10 @@ def contact_tag_remove(*, account: SparkAccount, user, contact: Contact, tag: st
     before = list(contact.tags)
     contact.tags = [t for t in contact.tags if t != tag]
     contact.save(update_fields=["tags", "updated_at"])
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TAG_REMOVE,
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TAG_REMOVE,
                     payload={"tag": tag}, source=source, before={"Tags": before}, after={"Tags": contact.tags},
                     bulk_job=bulk_job)
-    _queue(write)
+    write_queue(write)
     return write
 
 
@@ -180,10 +182,10 @@ def contact_transfer(*, account: SparkAccount, user, contact: Contact, owner_id:
     if owner_id == account.spark_user_id:
         raise WriteRefused("The contact already belongs to you.")
     contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TRANSFER,
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TRANSFER,
                     payload={"owner_id": owner_id, "owner_name": owner_name}, source=source,
                     before={"OwnerId": account.spark_user_id}, after={"OwnerId": owner_id}, bulk_job=bulk_job)
-    _queue(write)
+    write_queue(write)
     return write
 
 
@@ -192,10 +194,10 @@ def contact_connect(*, account: SparkAccount, user, contact: Contact, source: st
     contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
     if contact.record_status == Contact.RecordStatus.CONNECTED:
         raise WriteRefused("This contact is already connected.")
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CONNECT,
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CONNECT,
                     payload={}, source=source, before={"RecordStatus": "Unconnected"},
                     after={"RecordStatus": "Connected"})
-    _queue(write)
+    write_queue(write)
     return write
 
 
@@ -207,11 +209,11 @@ def contact_delete(*, account: SparkAccount, user, contact: Contact, source: str
     contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
     contact.pending_delete = True
     contact.save(update_fields=["pending_delete", "updated_at"])
-    write = _record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.DELETE,
+    write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.DELETE,
                     payload={"spark_id": contact.spark_id or ""}, source=source,
                     before={"DisplayName": contact.display_name, "PrimaryEmail": contact.primary_email},
                     bulk_job=bulk_job, next_attempt_at=timezone.now() + dt.timedelta(seconds=undo_s))
-    _queue(write, countdown=undo_s)
+    write_queue(write, countdown=undo_s)
     return write
 
 
@@ -248,7 +250,7 @@ def write_retry(*, account: SparkAccount, user, write: SparkWrite) -> bool:
         contact_id=write.contact_id, contact_name=write.contact_name, write=write, action=write.kind,
         outcome=AuditEvent.Outcome.RETRIED,
     )
-    _queue(write)
+    write_queue(write)
     return True
 
 
