@@ -92,7 +92,7 @@ def _detail_context(account, contact: Contact) -> dict:
         "account": account,
         "contact": contact,
         "groups": [
-            (title, [(label, contact.attributes.get(name, "")) for name, label in fields])
+            (title, [(label, contact.attributes.get(name)) for name, label in fields if contact.attributes.get(name)])
             for title, fields in FIELD_GROUPS
         ],
         "writes": selectors.contact_writes(contact=contact)[:20],

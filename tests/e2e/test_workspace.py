@@ -1,0 +1,241 @@
+"""The contacts workspace in a real browser, against a real worker, Redis, PostgreSQL and sparksim."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from contacts_app.models import Contact, SparkWrite
+from contacts_app.sync import agent_directory_refresh, contacts_sync
+from tests.e2e.conftest import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def alice(fresh_sim, link_agent):
+    account = link_agent("alice")
+    contacts_sync(account=account, full=True)
+    agent_directory_refresh(account=account)
+    return account
+
+
+def sim_contact(sim, spark_id):
+    return sim.control("GET", f"/_sim/contacts/{spark_id}").json()
+
+
+def test_list_filters_sort_and_contact_page(alice, live_server, page, screenshot, celery_worker_proc):
+    login(page, live_server, "alice")
+    total = Contact.objects.filter(owner=alice).count()
+    expect(page.locator(".total")).to_have_text(f"{total} contacts")
+    screenshot("contact-list")
+
+    page.select_option("select[name=sort]", "-score")
+    page.wait_for_url(re.compile(r"sort=-score"))
+    top = Contact.objects.filter(owner=alice).order_by("-score").first()
+    expect(page.locator("tr.contact-row td.name a").first).to_have_text(top.display_name)
+
+    page.select_option("select[name=status]", "unconnected")
+    page.wait_for_url(re.compile(r"status=unconnected"))
+    unconnected = Contact.objects.filter(owner=alice, record_status="Unconnected").count()
+    expect(page.locator(".total")).to_have_text(f"{unconnected} contact{'s' if unconnected != 1 else ''}")
+    page.go_back()
+    page.wait_for_url(re.compile(r"sort=-score$"))
+    expect(page.locator(".total")).to_have_text(f"{total} contacts")
+
+    page.locator("tr.contact-row td.name a").first.click()
+    expect(page.locator("h1")).to_contain_text(top.display_name)
+    expect(page.locator("#activity .sparkline")).to_be_visible(timeout=20_000)  # fetched on open by the worker
+    expect(page.locator("#score")).to_have_text(str(top.score))
+    screenshot("contact-page")
+
+
+def test_tag_and_untag_inline(alice, fresh_sim, live_server, page, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
+    login(page, live_server, "alice")
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.fill("#tag-input", "Open House Visitor")
+    page.click(".tag-add button")
+    expect(page.locator("#tags .chip", has_text="Open House Visitor")).to_be_visible()
+    expect(page.locator("#tags .state-pending")).to_be_visible()
+    write = SparkWrite.objects.get(contact=contact, kind="tag_add")
+    _wait_confirmed(write)
+    assert "Open House Visitor" in sim_contact(fresh_sim, contact.spark_id)["Tags"]
+
+    page.locator("#tags .chip", has_text="Open House Visitor").locator("button").click()
+    expect(page.locator("#tags .chip", has_text="Open House Visitor")).to_have_count(0)
+    _wait_confirmed(SparkWrite.objects.get(contact=contact, kind="tag_remove"))
+    assert "Open House Visitor" not in sim_contact(fresh_sim, contact.spark_id)["Tags"]
+
+    page.fill("#tag-input", "x" * 80)
+    page.click(".tag-add button")
+    expect(page.locator("#tags .field-error")).to_contain_text("at most 75 characters")
+
+
+def _wait_confirmed(write, timeout=30):
+    from tests.conftest import wait_for
+
+    wait_for(lambda: SparkWrite.objects.get(pk=write.pk).status == "confirmed", timeout=timeout,
+             message=f"write {write.pk} confirmed")
+
+
+def test_edit_checks_limits_in_the_form_and_sends_only_changes(alice, fresh_sim, live_server, page,
+                                                                 celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
+    login(page, live_server, "alice")
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.keyboard.press("e")
+    page.wait_for_url(re.compile(r"/edit/$"))
+    # The browser stops typing at the limit (maxlength); the server checks it too, whatever the browser does.
+    assert page.get_attribute("input[name=DisplayName]", "maxlength") == "75"
+    page.eval_on_selector("input[name=DisplayName]", "el => el.removeAttribute('maxlength')")
+    page.fill("input[name=DisplayName]", "y" * 76)
+    page.click(".contact-form button[type=submit]")
+    expect(page.locator("label.has-error .field-error")).to_contain_text("at most 75 characters")
+    assert not SparkWrite.objects.filter(contact=contact).exists()
+
+    page.fill("input[name=DisplayName]", contact.display_name)
+    page.fill("input[name=ReferredBy]", "Mr. Crowley")
+    seq = fresh_sim.last_seq()
+    page.click(".contact-form button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Saved")
+    _wait_confirmed(SparkWrite.objects.get(contact=contact, kind="update"))
+    puts = [r for r in fresh_sim.requests_since(seq) if r["method"] == "PUT"]
+    assert len(puts) == 1 and json.loads(puts[0]["body"]) == {"D": {"ReferredBy": "Mr. Crowley"}}
+
+
+def test_create_contact_then_duplicate_email_is_shown_failed(alice, fresh_sim, live_server, page,
+                                                             celery_worker_proc):
+    login(page, live_server, "alice")
+    page.click("text=New contact")
+    page.fill("input[name=DisplayName]", "Nora New")
+    page.fill("input[name=PrimaryEmail]", "not-an-email")
+    page.click(".contact-form button[type=submit]")
+    expect(page.locator(".field-error").first).to_contain_text("valid email")
+    page.fill("input[name=PrimaryEmail]", "nora.new@example.org")
+    page.click(".contact-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Nora New")
+    created = Contact.objects.get(owner=alice, display_name="Nora New")
+    _wait_confirmed(created.writes.get())
+    assert Contact.objects.get(pk=created.pk).spark_id
+
+    taken = Contact.objects.filter(owner=alice).exclude(primary_email="").exclude(pk=created.pk).first()
+    page.goto(f"{live_server.url}/contacts/new/")
+    page.fill("input[name=DisplayName]", "Dup Licate")
+    page.fill("input[name=PrimaryEmail]", taken.primary_email)
+    page.click(".contact-form button[type=submit]")
+    from tests.conftest import wait_for
+
+    dup = Contact.objects.get(owner=alice, display_name="Dup Licate")
+    wait_for(lambda: dup.writes.get().status == "failed", message="the duplicate create to fail")
+    page.reload()
+    expect(page.locator(".write-failed")).to_contain_text(dup.writes.get().spark_message)
+    expect(page.locator("nav .count")).to_have_text("1")
+
+
+def test_rejected_transfer_shows_sparks_reason(alice, fresh_sim, live_server, page, celery_worker_proc):
+    from contacts_app.models import AgentDirectoryEntry
+
+    dave = fresh_sim.account("dave")
+    # An entry for an agent of another office (as an MLS admin would see it), to drive Spark's refusal.
+    AgentDirectoryEntry.objects.update_or_create(
+        spark_user_id=dave["user_id"], defaults={"name": dave["name"], "office_id": alice.office_id})
+    contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
+    login(page, live_server, "alice")
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.click("summary:has-text('Transfer')")
+    page.select_option("select[name=owner_id]", dave["user_id"])
+    page.click("button:has-text('Transfer')")
+    expect(page.locator(".flash")).to_contain_text("Transferring")
+    from tests.conftest import wait_for
+
+    wait_for(lambda: SparkWrite.objects.get(contact=contact, kind="transfer").status == "failed",
+             message="the transfer to be refused")
+    page.reload()
+    expect(page.locator(".write-failed")).to_contain_text("own office")
+    page.click(".write-failed button:has-text('Discard')")
+    expect(page.locator(".flash")).to_contain_text("Discarded")
+    expect(page.locator(".write-failed")).to_have_count(0)
+
+
+def test_delete_undone_in_time_never_reaches_spark(alice, fresh_sim, live_server, page, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
+    login(page, live_server, "alice")
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.click("summary:has-text('Delete')")
+    expect(page.locator("form.confirm")).to_contain_text("saved searches")
+    seq = fresh_sim.last_seq()
+    page.click("button:has-text('Delete contact')")
+    expect(page.locator("#undo")).to_contain_text(contact.display_name)
+    expect(page.locator("tr.contact-row", has_text=contact.display_name)).to_have_count(0)
+    page.click("#undo button:has-text('Undo')")
+    expect(page.locator(".flash")).to_contain_text("was not deleted")
+    expect(page.locator("tr.contact-row", has_text=contact.display_name)).to_have_count(1)
+    page.wait_for_timeout(1500)
+    assert not [r for r in fresh_sim.requests_since(seq) if r["method"] == "DELETE"]
+    assert SparkWrite.objects.get(contact=contact, kind="delete").status == "cancelled"
+
+
+def test_bulk_tag_200_contacts_with_live_progress(fresh_sim, link_agent, live_server, page, screenshot,
+                                                   start_worker):
+    owner = fresh_sim.account("bob")["user_id"]
+    fresh_sim.control("POST", f"/_sim/agents/{owner}/contacts", json={"count": 200})
+    bob = link_agent("bob")
+    contacts_sync(account=bob, full=True)
+    start_worker()
+    start_worker()
+    login(page, live_server, "bob")
+    page.select_option("select[name=status]", "connected")
+    page.wait_for_url(re.compile(r"status=connected"))
+    matching = Contact.objects.filter(owner=bob, record_status="Connected").count()
+    assert matching >= 200
+    page.locator("tr.contact-row input.pick").first.check()
+    page.check("#all-matching")
+    page.select_option("#bulk-action", "tag_add")
+    page.fill("#bulk-tag", "Spring Mailer")
+    page.click("#bulk-go")
+    page.wait_for_url(re.compile(r"/contacts/jobs/\d+/"))
+    expect(page.locator("#job-summary")).to_contain_text(f"of {matching} done")
+    screenshot("bulk-progress")
+    expect(page.locator("#job-summary")).to_contain_text("finished", timeout=120_000)
+    expect(page.locator("#job-summary")).to_contain_text(f"{matching} confirmed")
+    assert page.locator("tr.result-confirmed").count() == matching
+    tagged = [c for c in fresh_sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
+              if "Spring Mailer" in (c.get("Tags") or [])]
+    assert len(tagged) == matching
+
+
+def test_keyboard_moves_selects_and_opens(alice, live_server, page):
+    login(page, live_server, "alice")
+    page.keyboard.press("?")
+    expect(page.locator("dialog#keys")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("tr.contact-row").nth(1)).to_have_class(re.compile("cursor"))
+    page.keyboard.press("k")
+    expect(page.locator("tr.contact-row").nth(0)).to_have_class(re.compile("cursor"))
+    page.keyboard.press("x")
+    expect(page.locator("#bulk")).to_be_visible()
+    expect(page.locator("#bulk-count")).to_have_text("1 selected")
+    page.keyboard.press("t")
+    expect(page.locator("#bulk-tag")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    page.keyboard.press("Escape")
+    first = page.locator("tr.contact-row td.name a").first.inner_text()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text(first)
+
+
+def test_narrow_window_still_lists_and_searches(alice, live_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    login(page, live_server, "alice")
+    expect(page.locator("tr.contact-row").first).to_be_visible()
+    expect(page.locator("th:has-text('Phone')")).to_be_hidden()
+    context.close()
