@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.spark import SparkClient, SparkError
-from crm.spark.errors import SparkNotFound
+from crm.spark.errors import SparkAuthError, SparkNotFound
 from crm.spark.records import ContactRecord
 
 from .models import AuditEvent, Contact, SparkWrite, build_search_text
@@ -299,6 +299,16 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
         "claimed_until": None, "updated_at": now, "spark_message": message,
         "spark_status": spark.status if spark else None, "spark_code": spark.code if spark else None,
     }
+    if isinstance(exc, SparkAuthError):
+        # The agent's link is broken (revoked, expired refresh): the write waits, it is not lost. Linking again
+        # sends it; the banner asks the agent to reconnect.
+        from .linking import spark_account_mark_broken
+
+        spark_account_mark_broken(account=write.account, message=message)
+        SparkWrite.objects.filter(pk=write.pk).update(
+            status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(minutes=10), **fields
+        )
+        return "waiting-for-link"
     if spark is not None and spark.retryable:
         delay = max(backoff_delay(write.attempts), spark.retry_after or 0)
         SparkWrite.objects.filter(pk=write.pk).update(

@@ -32,15 +32,24 @@ def client_for_account(account: SparkAccount, **overrides) -> SparkClient:
             updated_at=timezone.now(),
         )
 
-    tokens = OAuthTokens(
+    def stored_tokens() -> OAuthTokens | None:
+        """The tokens as stored now: another process may have refreshed them (refresh tokens are single-use)."""
+        fresh = SparkAccount.objects.filter(pk=account.pk).first()
+        return _tokens_of(fresh) if fresh is not None else None
+
+    auth = OAuthAuth(
+        _tokens_of(account),
+        client_id=settings.SPARK_OAUTH_CLIENT_ID,
+        client_secret=settings.SPARK_OAUTH_CLIENT_SECRET,
+        on_refresh=save_tokens,
+        reload=stored_tokens,
+    )
+    return build_client(auth, rate_key="oauth:" + settings.SPARK_OAUTH_CLIENT_ID, **overrides)
+
+
+def _tokens_of(account: SparkAccount) -> OAuthTokens:
+    return OAuthTokens(
         access_token=crypto.decrypt(account.access_token_encrypted),
         refresh_token=crypto.decrypt(account.refresh_token_encrypted),
         expires_at=account.token_expires_at.timestamp() if account.token_expires_at else 0,
     )
-    auth = OAuthAuth(
-        tokens,
-        client_id=settings.SPARK_OAUTH_CLIENT_ID,
-        client_secret=settings.SPARK_OAUTH_CLIENT_SECRET,
-        on_refresh=save_tokens,
-    )
-    return build_client(auth, rate_key="oauth:" + settings.SPARK_OAUTH_CLIENT_ID, **overrides)

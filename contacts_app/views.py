@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 import time
 
 from django.conf import settings
@@ -15,7 +16,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.spark import SparkError
+from crm.spark.oauth import authorize_url
+
 from . import bulk, selectors, services
+from .linking import spark_account_link_oauth
 from .forms import FIELD_GROUPS, BulkForm, ContactForm, TagForm, TransferForm, transfer_targets
 from .models import BulkJob, Contact
 from .selectors import BANDS, SORT_LABELS, STATUSES, ContactQuery
@@ -336,3 +341,39 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+
+
+# -- linking the agent's flexmls account (OAuth 2) --------------------------------------------------------
+
+
+@login_required
+@require_POST
+def link_start(request):
+    state = secrets.token_urlsafe(24)
+    request.session["oauth_state"] = state
+    redirect_uri = request.build_absolute_uri(reverse("contacts:link_callback"))
+    return redirect(authorize_url(state, redirect_uri))
+
+
+@login_required
+@require_GET
+def link_callback(request):
+    expected = request.session.pop("oauth_state", None)
+    if request.GET.get("error"):
+        messages.error(request, f"flexmls did not link your account: {request.GET.get('error_description') or request.GET['error']}.")
+        return redirect("contacts:list")
+    if not expected or not secrets.compare_digest(expected, request.GET.get("state", "")):
+        messages.error(request, "That link attempt expired or did not start here; please try again.")
+        return redirect("contacts:list")
+    redirect_uri = request.build_absolute_uri(reverse("contacts:link_callback"))
+    try:
+        account = spark_account_link_oauth(user=request.user, code=request.GET.get("code", ""),
+                                           redirect_uri=redirect_uri)
+    except SparkError as exc:
+        messages.error(request, f"flexmls refused the link: {exc.agent_message}")
+        return redirect("contacts:list")
+    except PermissionError as exc:
+        messages.error(request, str(exc))
+        return redirect("contacts:list")
+    messages.success(request, f"Linked to flexmls as {account.name}. Your contacts are on their way.")
+    return redirect("contacts:list")

@@ -1,0 +1,68 @@
+"""The Broker group and the permissions a broker needs in the admin (data only, no schema change).
+
+Brokers read everything the app keeps (agents, sync state, contacts, the outbox, the audit log, bulk jobs, the
+agent directory) and may act only through the services: transfer contacts, resync agents, retry or discard a
+failed write, offboard an agent. Those five are custom permissions on the models they concern; no broker
+permission lets anyone add, change or delete a row directly.
+"""
+
+from django.db import migrations
+
+BROKER_GROUP = "Broker"
+
+VIEW = ["sparkaccount", "syncstate", "contact", "sparkwrite", "auditevent", "bulkjob", "agentdirectoryentry",
+        "contactactivity"]
+ACTIONS = [
+    ("contact", "transfer_contact", "Can transfer contacts between agents"),
+    ("sparkaccount", "resync_sparkaccount", "Can resync agents from Spark"),
+    ("sparkaccount", "offboard_sparkaccount", "Can offboard an agent (move all their contacts)"),
+    ("sparkwrite", "retry_sparkwrite", "Can retry a failed Spark write"),
+    ("sparkwrite", "discard_sparkwrite", "Can discard a failed Spark write"),
+]
+
+
+def forwards(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    # On a fresh database the standard permissions are only created after all migrations; make them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    Group = apps.get_model("auth", "Group")
+
+    def content_type(model):
+        ct, _ = ContentType.objects.get_or_create(app_label="contacts_app", model=model)
+        return ct
+
+    perms = []
+    for model in VIEW:
+        perms.append(Permission.objects.get(content_type=content_type(model), codename=f"view_{model}"))
+    for model, codename, name in ACTIONS:
+        perm, _ = Permission.objects.get_or_create(content_type=content_type(model), codename=codename,
+                                                   defaults={"name": name})
+        perms.append(perm)
+    group, _ = Group.objects.get_or_create(name=BROKER_GROUP)
+    group.permissions.add(*perms)
+
+
+def backwards(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    Group.objects.filter(name=BROKER_GROUP).delete()
+    Permission.objects.filter(content_type__app_label="contacts_app",
+                              codename__in=[codename for _, codename, _ in ACTIONS]).delete()
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("contacts_app", "0003_outbox_kinds"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(forwards, backwards)]
