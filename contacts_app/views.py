@@ -20,8 +20,8 @@ from crm.spark import SparkError
 from crm.spark.oauth import authorize_url
 
 from . import bulk, selectors, services
-from .linking import spark_account_link_oauth
 from .forms import FIELD_GROUPS, BulkForm, ContactForm, TagForm, TransferForm, transfer_targets
+from .linking import spark_account_link_oauth
 from .models import BulkJob, Contact
 from .selectors import BANDS, SORT_LABELS, STATUSES, ContactQuery
 
