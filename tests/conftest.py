@@ -32,6 +32,21 @@ def _test_queue():
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of this run's own, so two runs on one machine (CI and a developer) never collide."""
+    from django.conf import settings
+
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_crm_{TEST_QUEUE.rsplit('-', 1)[-1]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_prefix():
+    from django.core.cache import cache
+
+    cache.key_prefix = TEST_QUEUE
+
+
+@pytest.fixture(scope="session")
 def sim():
     """One sparksim process for the session; the app's Spark settings point at it while it runs."""
     from django.conf import settings
@@ -59,7 +74,9 @@ def _forget_rate_limits():
     from crm.spark import redis_client
 
     client = redis_client()
-    for key in client.scan_iter("spark:ratelimit:*"):
+    from crm.spark import _upstream_prefix
+
+    for key in client.scan_iter(f"spark:ratelimit:{_upstream_prefix()}:*"):
         client.delete(key)
 
 
