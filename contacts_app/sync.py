@@ -172,10 +172,11 @@ def contact_refresh(*, contact: Contact) -> None:
 
 
 def _trend(daily: list[dict]) -> int | None:
-    scores = [d.get("score") for d in daily if d.get("score") is not None]
-    if len(scores) < 8:
+    """Points earned in the last 7 days minus the 7 days before (each day's Score is that day's activity)."""
+    scores = [d.get("score") or 0 for d in daily]
+    if len(scores) < 14:
         return None
-    return scores[-1] - scores[-8]
+    return sum(scores[-7:]) - sum(scores[-14:-7])
 
 
 def contact_activity_refresh(*, contact: Contact) -> ContactActivity:
@@ -253,3 +254,13 @@ def agent_directory_refresh(*, account: SparkAccount) -> int:
             )
             count += 1
     return count
+
+
+def activity_stale_contacts(*, account: SparkAccount, limit: int, max_age: dt.timedelta) -> list[int]:
+    """The agent's most active contacts whose activity figures (and so their 7-day trend) are older than max_age."""
+    cutoff = timezone.now() - max_age
+    return list(
+        Contact.objects.filter(owner=account, spark_id__isnull=False, score__gt=0)
+        .filter(Q(activity__isnull=True) | Q(activity__fetched_at__lt=cutoff) | Q(activity__fetched_at__isnull=True))
+        .order_by("-score").values_list("pk", flat=True)[:limit]
+    )

@@ -165,6 +165,9 @@ OUTBOX_SWEEP_S = env_int("OUTBOX_SWEEP_S", 10, minimum=1)
 OUTBOX_SWEEP_GRACE_S = env_int("OUTBOX_SWEEP_GRACE_S", 5, minimum=0)
 UNDO_WINDOW_S = env_int("UNDO_WINDOW_S", 10, minimum=0)
 ACTIVITY_MAX_AGE_S = env_int("ACTIVITY_MAX_AGE_S", 900, minimum=0)
+# Every hour the activity of each agent's ACTIVITY_TOP_N highest-scored contacts is refreshed (30-day series, trend).
+ACTIVITY_TOP_N = env_int("ACTIVITY_TOP_N", 50, minimum=0)
+CELERY_BEAT_SCHEDULE["refresh-top-activity"] = {"task": "contacts_app.tasks.refresh_top_activity", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}

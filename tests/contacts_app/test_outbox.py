@@ -167,3 +167,48 @@ def test_delete_goes_out_after_the_undo_window(fresh_sim, alice, celery_worker_p
     wait_for(settled(write), timeout=30, message="the delete to go out")
     assert not Contact.objects.filter(pk=contact.pk).exists()
     assert fresh_sim.http.get(f"{fresh_sim.url}/_sim/contacts/{contact.spark_id}").status_code == 404
+
+
+def test_create_that_timed_out_is_never_posted_twice(fresh_sim, alice, start_worker):
+    start_worker(SPARK_READ_TIMEOUT="1")
+    fresh_sim.faults(latency_ms=2500)  # Spark applies the POST after our read timeout has given up on it
+    seq = fresh_sim.last_seq()
+    contact = services.contact_create(account=alice, user=alice.user,
+                                      attributes={"DisplayName": "Tim Eout", "PrimaryEmail": "tim.eout@example.org"})
+    write = contact.writes.get()
+    wait_for(lambda: SparkWrite.objects.get(pk=write.pk).spark_message != "", timeout=20,
+             message="the first attempt to time out")
+    assert SparkWrite.objects.get(pk=write.pk).status == "queued"
+    fresh_sim.clear_faults()
+    wait_for(settled(write), timeout=40, message="the create to settle")
+    assert SparkWrite.objects.get(pk=write.pk).status == "confirmed"
+    owner = fresh_sim.account("alice")["user_id"]
+    remote = [c for c in fresh_sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
+              if c.get("PrimaryEmail") == "tim.eout@example.org"]
+    assert len(remote) == 1
+    assert len([r for r in fresh_sim.requests_since(seq) if r["method"] == "POST" and r["path"] == "/v1/contacts"]) == 1
+    assert Contact.objects.get(pk=contact.pk).spark_id == remote[0]["Id"]
+
+
+def test_connecting_an_unconnected_contact(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice, record_status="Unconnected").first()
+    write = services.contact_connect(account=alice, user=alice.user, contact=contact)
+    wait_for(settled(write), message="the connect to settle")
+    assert SparkWrite.objects.get(pk=write.pk).status == "confirmed"
+    assert sim_contact(fresh_sim, contact.spark_id)["RecordStatus"] == "Connected"
+    assert Contact.objects.get(pk=contact.pk).record_status == "Connected"
+
+
+def test_spark_down_banner_says_changes_are_queued(fresh_sim, alice, celery_worker_proc):
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    fresh_sim.faults(outage_s=20)
+    write = services.contact_tag_add(account=alice, user=alice.user, contact=contact, tag="Queued")
+    wait_for(lambda: SparkWrite.objects.get(pk=write.pk).attempts >= 1
+             and SparkWrite.objects.get(pk=write.pk).spark_message, message="a failed attempt")
+    client = Client()
+    client.force_login(alice.user)
+    page = client.get("/contacts/").content.decode()
+    assert 'id="spark-down"' in page and "change queued" in page and "they go out when it is back" in page
+    fresh_sim.clear_faults()
+    wait_for(settled(write), timeout=30, message="the write once Spark is back")
+    assert 'id="spark-down"' not in client.get("/contacts/").content.decode()

@@ -87,3 +87,51 @@ def test_wrong_credentials_mark_the_link_broken(fresh_sim, link_agent):
     alice.refresh_from_db()
     assert result.error
     assert alice.link_status == "broken"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_token_expiry_in_the_middle_of_a_sync_resumes_without_gap_or_duplicate(fresh_sim, link_agent):
+    import threading
+    import time
+
+    alice = link_agent("alice")
+    expected = sim_contacts(fresh_sim, "alice")
+    fresh_sim.faults(latency_ms=150)
+
+    def expire_soon():
+        time.sleep(0.5)  # a page or two in
+        fresh_sim.expire_tokens()
+
+    seq = fresh_sim.last_seq()
+    threading.Thread(target=expire_soon).start()
+    result = contacts_sync(account=alice, full=True)
+    log = fresh_sim.requests_since(seq)
+    assert any(r["status"] == 401 and r["code"] == 1020 for r in log)  # the expiry did hit the sync
+    assert result.error == ""
+    stored = list(Contact.objects.filter(owner=alice).values_list("spark_id", flat=True))
+    assert len(stored) == len(set(stored)) == len(expected)
+    assert set(stored) == {c["Id"] for c in expected}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activity_refresh_stores_series_counts_and_trend(fresh_sim, link_agent):
+    import datetime as dt
+
+    from contacts_app.sync import activity_stale_contacts, contact_activity_refresh
+
+    alice = link_agent("alice")
+    contacts_sync(account=alice, full=True)
+    due = activity_stale_contacts(account=alice, limit=3, max_age=dt.timedelta(minutes=15))
+    assert len(due) == 3
+    top = Contact.objects.get(pk=due[0])
+    assert top.score == Contact.objects.filter(owner=alice).order_by("-score").first().score
+    activity = contact_activity_refresh(contact=top)
+    summary = fresh_sim.control("GET", f"/_sim/contacts/{top.spark_id}").json()
+    assert len(activity.daily) == 30
+    assert sum(d["score"] for d in activity.daily) == top.score  # the series adds up to the score
+    top.refresh_from_db()
+    week, before = activity.daily[-7:], activity.daily[-14:-7]
+    assert top.trend_7d == sum(d["score"] for d in week) - sum(d["score"] for d in before)
+    assert activity.listings_viewed is not None and activity.manual_emails_sent is not None
+    assert summary["Id"] == top.spark_id
+    assert top.pk not in activity_stale_contacts(account=alice, limit=3, max_age=dt.timedelta(minutes=15))
