@@ -267,6 +267,14 @@ class SparkWrite(TimeStamped):
             return f"Transfer to {p.get('owner_name') or p.get('owner_id')}"
         if self.kind == self.Kind.UPDATE:
             return "Edit " + ", ".join(sorted(p.get("changes", {})))
+        if self.kind == self.Kind.SHARED_LINK_CREATE:
+            if p.get("search_id"):
+                what = f"Share saved search “{p.get('search_name') or p['search_id']}”"
+            else:
+                n = len(p.get("listing_ids") or [])
+                what = f"Share {n} listing{'s' if n != 1 else ''}"
+            names = p.get("contact_names") or []
+            return what + (f" with {', '.join(names[:3])}{' and others' if len(names) > 3 else ''}" if names else "")
         return self.get_kind_display()
 
 

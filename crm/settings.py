@@ -157,6 +157,11 @@ LOGGING = {
     },
 }
 
+# Shared links: how old the listings/saved searches/links cache may get before a page refreshes it, and how many
+# pages of listings one sync run reads (a large MLS fills the cache over several runs).
+SHARING_MAX_AGE_S = env_int("SHARING_MAX_AGE_S", 2 * SYNC_INTERVAL_S, minimum=0)
+SHARING_LISTING_PAGES_PER_RUN = env_int("SHARING_LISTING_PAGES_PER_RUN", 40, minimum=1)
+
 # --- Outbox (writes to Spark) -------------------------------------------------------------------
 OUTBOX_CLAIM_S = env_int("OUTBOX_CLAIM_S", 120, minimum=5)
 OUTBOX_BACKOFF_BASE_S = env_float("OUTBOX_BACKOFF_BASE_S", 2.0, minimum=0.01)

@@ -26,6 +26,7 @@
     document.getElementById("bulk-count").textContent = ids.length + " selected";
     const action = document.getElementById("bulk-action").value;
     document.getElementById("bulk-tag").hidden = !action.startsWith("tag");
+    if (all) all.disabled = action === "share";
     document.getElementById("bulk-owner").hidden = action !== "transfer";
   }
 
@@ -37,6 +38,12 @@
   });
 
   document.addEventListener("submit", (e) => {
+    if (e.target.id === "bulk" && document.getElementById("bulk-action").value === "share") {
+      // Sharing is a page of its own: open the share form with the selected contacts preselected.
+      e.preventDefault();
+      window.location = "/sharing/new/?contacts=" + selected().join(",");
+      return;
+    }
     if (e.target.id === "bulk" && document.getElementById("bulk-action").value === "delete") {
       const n = document.getElementById("all-matching")?.checked ? "all matching" : selected().length;
       if (!confirm(`Delete ${n} contacts from flexmls? Their portal accounts, saved searches and news feeds go with them.`)) e.preventDefault();

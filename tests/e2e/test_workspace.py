@@ -239,3 +239,16 @@ def test_narrow_window_still_lists_and_searches(alice, live_server, browser):
     expect(page.locator("tr.contact-row").first).to_be_visible()
     expect(page.locator("th:has-text('Phone')")).to_be_hidden()
     context.close()
+
+
+def test_bulk_share_opens_the_share_form_with_the_selection(alice, live_server, page):
+    login(page, live_server, "alice")
+    rows = page.locator("tr.contact-row")
+    names = [rows.nth(i).locator("td.name a").inner_text() for i in range(2)]
+    rows.nth(0).locator("input.pick").check()
+    rows.nth(1).locator("input.pick").check()
+    page.select_option("#bulk-action", "share")
+    page.click("#bulk-go")
+    page.wait_for_url(re.compile(r"/sharing/new/\?contacts="))
+    for name in names:
+        expect(page.locator("body")).to_contain_text(name)
