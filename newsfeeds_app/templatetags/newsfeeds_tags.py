@@ -1,6 +1,7 @@
 from django import template
 
 from newsfeeds_app import selectors
+from newsfeeds_app.sync import newsfeeds_refresh_if_stale
 from newsfeeds_app.views import feed_form
 
 register = template.Library()
@@ -12,6 +13,7 @@ def contact_feeds(context, contact):
     feeds = selectors.contact_newsfeeds(contact=contact)
     for fv in feeds:
         fv.form = feed_form(fv)
+    newsfeeds_refresh_if_stale(account=contact.owner)
     request = context.get("request")
     return {"contact": contact, "feeds": feeds, "request": request,
             "next": request.get_full_path() if request else "", "csrf_token": context.get("csrf_token")}

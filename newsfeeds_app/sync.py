@@ -1,0 +1,150 @@
+"""Keeping the agent's news feeds and schedules in the store, from Spark.
+
+Spark's news feed record does not name its contact, so the contacts are found through the contact form of the
+list (`/contacts/<Id>/newsfeeds`) for every contact the agent's saved searches name, and for every contact a feed
+was already known to belong to. Rows with a change on its way to Spark (or failed) keep the agent's version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts_app.models import Contact, SparkAccount, SparkWrite, SyncState
+from contacts_app.spark import client_for_account
+from contacts_app.sync import sync_state_claim
+from crm.spark import SparkError
+from crm.spark.errors import SparkNotFound
+from crm.spark.records import NewsFeedRecord, SavedSearchRecord, ScheduleRecord
+from crm.spark.resources import newsfeeds as nf
+from crm.spark.resources._common import iter_parsed, seg
+
+from .delivery import store_schedule
+from .models import NewsFeed, Schedule
+
+log = logging.getLogger(__name__)
+
+RESOURCE = "newsfeeds"
+MAX_CONTACT_LOOKUPS = 500
+
+
+@dataclass
+class NewsfeedSyncResult:
+    ran: bool
+    feeds: int = 0
+    schedules: int = 0
+    removed: int = 0
+    error: str = ""
+
+
+def _busy(qs):
+    """Rows whose last change is still on its way or failed: the agent's version stays until it settles."""
+    return qs.filter(last_write__status__in=[*SparkWrite.OPEN, SparkWrite.Status.FAILED])
+
+
+def _contact_map(client, account: SparkAccount) -> dict[str, str]:
+    """feed Spark Id -> contact Spark Id."""
+    candidates: list[str] = []
+    for search in iter_parsed(client, "/savedsearches", SavedSearchRecord.from_api):
+        candidates.extend(search.contact_ids)
+    candidates.extend(NewsFeed.objects.filter(account=account).exclude(contact_spark_id="")
+                      .values_list("contact_spark_id", flat=True))
+    out: dict[str, str] = {}
+    for contact_id in list(dict.fromkeys(candidates))[:MAX_CONTACT_LOOKUPS]:
+        try:
+            for feed in iter_parsed(client, f"/contacts/{seg(contact_id)}/newsfeeds", NewsFeedRecord.from_api):
+                out[feed.id] = contact_id
+        except SparkNotFound:
+            continue  # the contact is gone, or no longer the agent's
+    return out
+
+
+def _store_schedule(account: SparkAccount, feed: NewsFeed | None, records: list[ScheduleRecord]) -> int:
+    rows = Schedule.objects.filter(account=account)
+    rows = rows.filter(feed=feed) if feed is not None else rows.filter(feed__isnull=True)
+    if _busy(rows).exists():
+        return 0
+    row = rows.first()
+    if not records:
+        if row is not None:
+            row.delete()
+        return 0
+    store_schedule(row or Schedule(account=account, feed=feed), records[0])
+    return 1
+
+
+def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
+    """Every feed of the agent with its contact and own schedule, and the agent's default schedule."""
+    claim = sync_state_claim(account=account, resource=RESOURCE)
+    if claim is None:
+        return NewsfeedSyncResult(ran=False)
+    state, token = claim
+    result = NewsfeedSyncResult(ran=True)
+    try:
+        client = client_for_account(account)
+        feeds = list(iter_parsed(client, "/newsfeeds", NewsFeedRecord.from_api))
+        contacts_of = _contact_map(client, account)
+        known_contacts = dict(Contact.objects.filter(owner=account, spark_id__in=set(contacts_of.values()))
+                              .values_list("spark_id", "pk"))
+        now = timezone.now()
+        seen: list[str] = []
+        for record in feeds:
+            contact_spark_id = contacts_of.get(record.id, "")
+            schedules = nf.feed_schedule_list(client, record.id, contact_id=contact_spark_id or None)
+            with transaction.atomic():
+                feed, _ = NewsFeed.objects.update_or_create(
+                    spark_id=record.id,
+                    defaults={
+                        "account": account, "name": record.name[:200],
+                        "contact_id": known_contacts.get(contact_spark_id), "contact_spark_id": contact_spark_id,
+                        "subscription_id": record.subscription.id if record.subscription else "",
+                        "subscription_name": (record.subscription.name if record.subscription else "")[:200],
+                        "active": record.active, "notifications_active": record.notifications_active,
+                        "expires_on": record.expires_on, "last_event_at": record.last_event_at, "fetched_at": now,
+                    },
+                )
+                result.schedules += _store_schedule(account, feed, schedules)
+            seen.append(record.id)
+            result.feeds += 1
+        defaults = nf.default_schedule_list(client)
+        with transaction.atomic():
+            result.schedules += _store_schedule(account, None, defaults)
+            gone = NewsFeed.objects.filter(account=account).exclude(spark_id__in=seen).exclude(
+                Q(schedule__last_write__status__in=SparkWrite.OPEN))
+            result.removed, _ = gone.delete()
+        SyncState.objects.filter(pk=state.pk, claim_token=token).update(
+            status=SyncState.Status.IDLE, last_success_at=timezone.now(), last_full_at=timezone.now(), last_error="",
+        )
+    except SparkError as exc:
+        result.error = exc.agent_message
+        log.warning("news feed sync for account %s failed: %s", account.pk, type(exc).__name__)
+        SyncState.objects.filter(pk=state.pk, claim_token=token).update(
+            status=SyncState.Status.FAILED, last_error=exc.agent_message)
+    finally:
+        SyncState.objects.filter(pk=state.pk, claim_token=token).update(claimed_until=None, claim_token="")
+    return result
+
+
+MAX_AGE = dt.timedelta(minutes=5)
+
+
+def newsfeeds_stale(*, account: SparkAccount) -> bool:
+    state = SyncState.objects.filter(account=account, resource=RESOURCE).first()
+    return state is None or state.last_success_at is None or timezone.now() - state.last_success_at > MAX_AGE
+
+
+def newsfeeds_refresh_if_stale(*, account: SparkAccount) -> bool:
+    """Queue a sync when the store is older than a few minutes (pages never wait for it). True if queued."""
+    if not newsfeeds_stale(account=account):
+        return False
+    if not cache.add(f"newsfeeds-sync-queued:{account.pk}", 1, 60):
+        return False  # queued a moment ago, or running
+    from .tasks import sync_agent_newsfeeds
+
+    sync_agent_newsfeeds.delay(account.pk)
+    return True
