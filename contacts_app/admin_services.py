@@ -10,6 +10,11 @@ The broker has no Spark key of their own. A transfer is sent with the key of an 
   `mls_admin=True`), because Spark lets only an MLS admin transfer across offices (403/1500 otherwise);
 * neither possible: the transfer is refused here, before anything is queued, with the reason.
 
+Offboarding (a whole book, `prefer_mls_admin=True`) sends every transfer with the MLS admin's link when one is
+linked: the departing agent's key is already spent reading the news feed schedules (one request per contact), so
+the book's cost is split over two keys (each stays under Spark's 1,500 requests per 5 minutes for a book of
+~1,400 contacts), and the job does not depend on a link the departing agent may lose on their way out.
+
 Every change made here is recorded with `source="admin"` and the broker as the actor.
 """
 
@@ -67,12 +72,15 @@ def transfer_target_get(spark_user_id: str) -> TransferTarget | None:
     return next((t for t in transfer_target_list() if t.spark_user_id == spark_user_id), None)
 
 
-def transfer_acting_account(*, owner: SparkAccount, target: TransferTarget) -> SparkAccount:
+def transfer_acting_account(*, owner: SparkAccount, target: TransferTarget,
+                            prefer_mls_admin: bool = False) -> SparkAccount:
     """The link a broker's transfer is sent with (see the module docstring)."""
+    admin = mls_admin_account()
+    if prefer_mls_admin and admin is not None:
+        return admin
     linked = owner.link_status == SparkAccount.LinkStatus.LINKED
     if owner.office_id and owner.office_id == target.office_id and linked:
         return owner
-    admin = mls_admin_account()
     if admin is not None:
         return admin
     if owner.office_id != target.office_id:
@@ -107,14 +115,15 @@ def agents_resync(*, accounts: Iterable[SparkAccount]) -> int:
 
 
 @transaction.atomic
-def contact_transfer_by_broker(*, user, contact: Contact, target: TransferTarget, bulk_job=None) -> SparkWrite:
+def contact_transfer_by_broker(*, user, contact: Contact, target: TransferTarget, bulk_job=None,
+                               prefer_mls_admin: bool = False) -> SparkWrite:
     contact = Contact.objects.select_for_update().select_related("owner").get(pk=contact.pk)
     owner = contact.owner
     if contact.pending_delete:
         raise WriteRefused(f"{contact.display_name} is being deleted.")
     if target.spark_user_id == owner.spark_user_id:
         raise WriteRefused(f"{contact.display_name} already belongs to {target.name}.")
-    acting = transfer_acting_account(owner=owner, target=target)
+    acting = transfer_acting_account(owner=owner, target=target, prefer_mls_admin=prefer_mls_admin)
     if acting.pk == owner.pk:
         return services.contact_transfer(account=owner, user=user, contact=contact, owner_id=target.spark_user_id,
                                          owner_name=target.name, source=ADMIN, bulk_job=bulk_job)

@@ -6,8 +6,8 @@ and what became of them.
 
 1. **Reading and queueing** (`offboarding_prepare`), in chunks: with the departing agent's client, read each
    contact's news feeds and, for a contact that has any, its default schedule and each feed's own schedule;
-   then queue the chunk's transfers (admin_services: the owner's link within the office, the MLS admin's across
-   offices). A contact without feeds costs one request; a schedule is read before its contact can move.
+   then queue the chunk's transfers (admin_services: with the MLS admin's link when one is linked, else the
+   owner's within the office), so the book's requests are split over two keys. A contact without feeds costs one request; a schedule is read before its contact can move.
 2. **Transferring**: the outbox delivers the transfers; `offboarding_finish` re-queues itself until all settled.
 3. **Schedules**: for each moved contact that had schedules, with the new owner's client: look for each schedule
    first (Spark may have moved it with the contact; then it is kept, or put back as it was if it differs), else
@@ -68,7 +68,7 @@ def is_offboarding(job: BulkJob) -> bool:
 def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget) -> BulkJob:
     if target.spark_user_id == departing.spark_user_id:
         raise WriteRefused("Choose another agent than the departing one.")
-    admin_services.transfer_acting_account(owner=departing, target=target)  # refuses early when no one may
+    admin_services.transfer_acting_account(owner=departing, target=target, prefer_mls_admin=True)  # refuses early
     ids = list(Contact.objects.filter(owner=departing, pending_delete=False).order_by("pk")
                .values_list("pk", flat=True))
     if not ids:
@@ -143,6 +143,8 @@ def offboarding_prepare(*, job: BulkJob) -> int:
                 continue
             try:
                 entry = schedules_read(client, contact)
+            except SparkNotFound:
+                continue  # gone from Spark: its transfer fails too, and that result says so
             except SparkAuthError as exc:
                 client = None
                 params["note"] = f"Schedules could not be read from {departing.name}'s link: {exc.agent_message}"
@@ -159,7 +161,8 @@ def offboarding_prepare(*, job: BulkJob) -> int:
                     continue
                 try:
                     write = admin_services.contact_transfer_by_broker(user=job.created_by, contact=contact,
-                                                                      target=target, bulk_job=job)
+                                                                      target=target, bulk_job=job,
+                                                                      prefer_mls_admin=True)
                 except WriteRefused as exc:
                     params["skipped"].append({"name": contact.display_name, "message": str(exc)})
                     continue

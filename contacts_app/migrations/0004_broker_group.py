@@ -29,7 +29,11 @@ def forwards(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+    broker_group_create(apps)
 
+
+def broker_group_create(apps):
+    """The group and its permissions (standard ones must exist). Also used by tests after a database flush."""
     ContentType = apps.get_model("contenttypes", "ContentType")
     Permission = apps.get_model("auth", "Permission")
     Group = apps.get_model("auth", "Group")
