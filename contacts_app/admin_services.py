@@ -25,10 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
 
 from . import services
-from .models import AgentDirectoryEntry, AuditEvent, Contact, SparkAccount, SparkWrite
+from .models import AgentDirectoryEntry, Contact, SparkAccount, SparkWrite
 from .services import WriteRefused
 
 BROKER_GROUP = "Broker"
@@ -167,22 +166,8 @@ def contacts_transfer_by_broker(*, user, contacts: Iterable[Contact], target: Tr
 
 @transaction.atomic
 def write_retry_by_broker(*, user, write: SparkWrite) -> bool:
-    """Send a failed write again. (Mirrors services.write_retry, which records every retry as made from a page.)"""
-    retried = SparkWrite.objects.filter(pk=write.pk, status=SparkWrite.Status.FAILED).update(
-        status=SparkWrite.Status.QUEUED, next_attempt_at=None, attempts=0, updated_at=timezone.now()
-    )
-    if not retried:
-        return False
-    if write.kind == SparkWrite.Kind.DELETE:
-        Contact.objects.filter(pk=write.contact_id).update(pending_delete=True)
-    Contact.objects.filter(pk=write.contact_id).update(write_state=Contact.WriteState.PENDING)
-    AuditEvent.objects.create(
-        actor=user, actor_name=services._actor_name(user), source=ADMIN, account=write.account,
-        contact_id=write.contact_id, contact_name=write.contact_name, write=write, action=write.kind,
-        outcome=AuditEvent.Outcome.RETRIED,
-    )
-    services.write_queue(write)
-    return True
+    """Send a failed write again (recorded as made from the admin)."""
+    return services.write_retry(account=write.account, user=user, write=write, source=ADMIN)
 
 
 def write_discard_by_broker(*, user, write: SparkWrite, reason: str) -> bool:

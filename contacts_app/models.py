@@ -267,6 +267,14 @@ class SparkWrite(TimeStamped):
             return f"Transfer to {p.get('owner_name') or p.get('owner_id')}"
         if self.kind == self.Kind.UPDATE:
             return "Edit " + ", ".join(sorted(p.get("changes", {})))
+        if self.kind in (self.Kind.DEFAULT_SCHEDULE_SET, self.Kind.FEED_SCHEDULE_SET):
+            target = "default schedule" if self.kind == self.Kind.DEFAULT_SCHEDULE_SET else \
+                f"schedule of “{p.get('feed_name', '')}”"
+            return f"Set {target}: {p.get('sentence', '')}".rstrip(": ")
+        if self.kind in (self.Kind.DEFAULT_SCHEDULE_DELETE, self.Kind.FEED_SCHEDULE_DELETE):
+            target = "default schedule" if self.kind == self.Kind.DEFAULT_SCHEDULE_DELETE else \
+                f"own schedule of “{p.get('feed_name', '')}”"
+            return f"Remove the {target}"
         if self.kind == self.Kind.SHARED_LINK_CREATE:
             if p.get("search_id"):
                 what = f"Share saved search “{p.get('search_name') or p['search_id']}”"

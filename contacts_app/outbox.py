@@ -299,6 +299,16 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
         "claimed_until": None, "updated_at": now, "spark_message": message,
         "spark_status": spark.status if spark else None, "spark_code": spark.code if spark else None,
     }
+    if getattr(exc, "waiting_turn", False):
+        # Not a failure: an earlier change to the same thing goes first. Not counted as an attempt.
+        SparkWrite.objects.filter(pk=write.pk).update(
+            status=SparkWrite.Status.QUEUED, next_attempt_at=None, claimed_until=None, attempts=F("attempts") - 1,
+            updated_at=now,
+        )
+        from .tasks import deliver_write
+
+        deliver_write.apply_async((write.pk,), countdown=1.5)
+        return "waiting"
     if isinstance(exc, SparkAuthError):
         # The agent's link is broken (revoked, expired refresh): the write waits, it is not lost. Linking again
         # sends it; the banner asks the agent to reconnect.

@@ -236,7 +236,7 @@ def contact_delete_undo(*, account: SparkAccount, user, write: SparkWrite) -> bo
 
 
 @transaction.atomic
-def write_retry(*, account: SparkAccount, user, write: SparkWrite) -> bool:
+def write_retry(*, account: SparkAccount, user, write: SparkWrite, source: str = "page") -> bool:
     retried = SparkWrite.objects.filter(pk=write.pk, account=account, status=SparkWrite.Status.FAILED).update(
         status=SparkWrite.Status.QUEUED, next_attempt_at=None, attempts=0, updated_at=timezone.now()
     )
@@ -246,7 +246,7 @@ def write_retry(*, account: SparkAccount, user, write: SparkWrite) -> bool:
         Contact.objects.filter(pk=write.contact_id).update(pending_delete=True)
     Contact.objects.filter(pk=write.contact_id).update(write_state=Contact.WriteState.PENDING)
     AuditEvent.objects.create(
-        actor=user, actor_name=_actor_name(user), source=SparkWrite.Source.PAGE, account=account,
+        actor=user, actor_name=_actor_name(user), source=source, account=account,
         contact_id=write.contact_id, contact_name=write.contact_name, write=write, action=write.kind,
         outcome=AuditEvent.Outcome.RETRIED,
     )

@@ -10,6 +10,7 @@ from crm.spark.errors import SparkError
 
 from . import bulk, outbox, sync
 from .models import BulkJob, Contact, SparkAccount
+from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
 
 RETRYABLE = {"autoretry_for": (SparkError,), "retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8}
 

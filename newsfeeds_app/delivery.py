@@ -22,6 +22,7 @@ class WaitingForEarlierChange(SparkError):
     """An earlier change to the same schedule is still on its way; this one goes after it."""
 
     retryable = True
+    waiting_turn = True  # the outbox re-queues it without counting an attempt or showing an error
 
 
 def _wait_for_earlier(write: SparkWrite) -> None:

@@ -17,7 +17,7 @@
   }
 
   function syncBulkBar() {
-    const bar = document.getElementById("bulk");
+    const bar = document.getElementById("contacts-bulk");
     if (!bar) return;
     const ids = selected();
     const all = document.getElementById("all-matching");
@@ -38,13 +38,13 @@
   });
 
   document.addEventListener("submit", (e) => {
-    if (e.target.id === "bulk" && document.getElementById("bulk-action").value === "share") {
+    if (e.target.id === "contacts-bulk" && document.getElementById("bulk-action").value === "share") {
       // Sharing is a page of its own: open the share form with the selected contacts preselected.
       e.preventDefault();
       window.location = "/sharing/new/?contacts=" + selected().join(",");
       return;
     }
-    if (e.target.id === "bulk" && document.getElementById("bulk-action").value === "delete") {
+    if (e.target.id === "contacts-bulk" && document.getElementById("bulk-action").value === "delete") {
       const n = document.getElementById("all-matching")?.checked ? "all matching" : selected().length;
       if (!confirm(`Delete ${n} contacts from flexmls? Their portal accounts, saved searches and news feeds go with them.`)) e.preventDefault();
     }

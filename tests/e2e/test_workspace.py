@@ -192,6 +192,7 @@ def test_bulk_tag_200_contacts_with_live_progress(fresh_sim, link_agent, live_se
     page.wait_for_url(re.compile(r"status=connected"))
     matching = Contact.objects.filter(owner=bob, record_status="Connected").count()
     assert matching >= 200
+    expect(page.locator(".total")).to_have_text(f"{matching} contacts")  # the filtered list is in place
     page.locator("tr.contact-row input.pick").first.check()
     page.check("#all-matching")
     page.select_option("#bulk-action", "tag_add")
@@ -219,7 +220,7 @@ def test_keyboard_moves_selects_and_opens(alice, live_server, page):
     page.keyboard.press("k")
     expect(page.locator("tr.contact-row").nth(0)).to_have_class(re.compile("cursor"))
     page.keyboard.press("x")
-    expect(page.locator("#bulk")).to_be_visible()
+    expect(page.locator("#contacts-bulk")).to_be_visible()
     expect(page.locator("#bulk-count")).to_have_text("1 selected")
     page.keyboard.press("t")
     expect(page.locator("#bulk-tag")).to_be_focused()

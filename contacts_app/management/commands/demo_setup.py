@@ -8,6 +8,7 @@ import time
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts_app.services import spark_account_link
@@ -53,10 +54,11 @@ class Command(BaseCommand):
             if not no_sync:
                 sync_agent_contacts.delay(account.pk, True)
         User = get_user_model()
-        broker, created = User.objects.get_or_create(username="broker", defaults={"is_staff": True, "is_superuser": True})
-        broker.is_staff = broker.is_superuser = True
+        broker, _ = User.objects.get_or_create(username="broker", defaults={"first_name": "Brook", "last_name": "Broker"})
+        broker.is_staff, broker.is_superuser = True, False  # a broker: the Broker group's permissions, no more
         broker.set_password(password)
         broker.save()
+        broker.groups.add(Group.objects.get(name="Broker"))
         self.stdout.write(f"Demo logins (password for all: {password}):")
         for login, name, office, admin in rows:
             self.stdout.write(f"  {login:<8} {name}, {office}{' (MLS admin)' if admin else ''}")
