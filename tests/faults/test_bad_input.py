@@ -1,0 +1,137 @@
+"""Generated hostile input — over-long, unicode, control characters, HTML, SparkQL metacharacters — into every form
+field and query parameter of every page: never a 500, never a change to another agent's data, and whatever a
+search box accepts is quoted into `_filter` so Spark reads back exactly that value.
+
+Forms are found by reading each page's own `<input>`, `<select>` and `<textarea>` names, so new pages are
+covered without touching this file. FAULTS_LONG=1 runs more examples.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contacts_app.models import BulkJob, Contact, SparkWrite
+from contacts_app.sync import contacts_sync
+from crm.spark import sparkql
+from sparksim import sparkql as sim_sparkql
+from tests.faults.conftest import LONG
+from tests.faults.test_isolation import PUBLIC_PREFIXES, app_urls
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = 300 if LONG else 40
+NASTY = ["'", "\\", "\\'", "*", "''", "' Or Id Ne '", ")", "(", ",", "Eq", " And ", "\x00", "\r\n", "\t", "\u202e",
+         "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "{{ 7*7 }}", "{% debug %}", "%s%n", "%00",
+         "../../etc/passwd", "//evil.example/", "javascript:alert(1)", "😀", "Ünïcödé", "中文", "ﷺ", "\ud7ff",
+         "-1", "0", "99999999999999999999", "1e308", "NaN", "null", "[]", "{}", "a" * 76, "x" * 5000]
+
+text = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=70, max_size=400),
+    st.lists(st.sampled_from(NASTY), min_size=2, max_size=5).map("".join),
+)
+FIELD_RE = re.compile(r"<(?:input|select|textarea)\b[^>]*\bname=\"([^\"]+)\"", re.I)
+SKIP_FIELDS = {"csrfmiddlewaretoken"}
+
+
+@pytest.fixture
+def world(sim, fresh_sim, link_agent):
+    alice, bob = link_agent("alice"), link_agent("bob")
+    contacts_sync(account=alice, full=True)
+    contacts_sync(account=bob, full=True)
+    own = Contact.objects.filter(owner=alice).exclude(spark_id=None).order_by("pk").first()
+    bobs = Contact.objects.filter(owner=bob).order_by("pk").first()
+    client = Client(raise_request_exception=False)
+    client.force_login(alice.user)
+    forms = []
+    for name, url, _ in app_urls(lambda route, kwarg: own.pk if "pk" in kwarg else "zz9"):
+        if name.startswith(PUBLIC_PREFIXES) or name in ("logout", "login") or "link" in name:
+            continue
+        page = client.get(url)
+        fields = sorted(set(FIELD_RE.findall(page.content.decode(errors="replace"))) - SKIP_FIELDS)
+        forms.append((url, fields or ["q"]))
+    return alice, bob, own, bobs, client, forms
+
+
+def _bob_state(bob) -> tuple:
+    return (
+        sorted(Contact.objects.filter(owner=bob).values_list("pk", "display_name", "primary_email", "tags",
+                                                              "pending_delete", "attributes")),
+        SparkWrite.objects.filter(account=bob).count(),
+        BulkJob.objects.filter(account=bob).count(),
+    )
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", "")  # the test client cannot even send NUL in a form; a browser cannot either
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_generated_values_in_every_form_and_query_never_500(world, data):
+    alice, bob, own, bobs, client, forms = world
+    before = _bob_state(bob)
+    url, fields = data.draw(st.sampled_from(forms), label="page")
+    values = {f: _clean(data.draw(text, label=f)) for f in fields}
+    if "ids" in values and data.draw(st.booleans(), label="bob's id"):
+        values["ids"] = str(bobs.pk)  # a forged selection of another agent's contact
+    got = client.get(url, values)
+    assert got.status_code < 500, f"GET {url} {values!r} -> {got.status_code}"
+    posted = client.post(url, values, HTTP_HX_REQUEST=data.draw(st.sampled_from(["true", ""]), label="htmx"))
+    assert posted.status_code < 500, f"POST {url} {values!r} -> {posted.status_code}"
+    location = posted.headers.get("Location", "")
+    assert not location.startswith(("http:", "https:", "//", "javascript:")), f"POST {url} redirects to {location}"
+    assert _bob_state(bob) == before, f"POST {url} {values!r} changed bob's data"
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=text, tag=text, sort=text, band=text, status=text, page=text)
+def test_list_query_parameters_never_500(world, q, tag, sort, band, status, page):
+    _, _, _, _, client, _ = world
+    params = {"q": _clean(q), "tag": _clean(tag), "sort": _clean(sort), "band": _clean(band),
+              "status": _clean(status), "page": _clean(page)}
+    for headers in ({}, {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "results"}):
+        resp = client.get(reverse("contacts:list"), params, **headers)
+        assert resp.status_code == 200, f"{params!r} -> {resp.status_code}"
+        assert b"<script>alert(1)</script>" not in resp.content
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None, derandomize=True)
+@given(term=text)
+def test_search_terms_are_quoted_into_filter_exactly(term):
+    """Spark's own parser reads back exactly what the agent typed (minus `*`, which SparkQL cannot escape)."""
+    term = term[:200]  # what the search box keeps (ContactQuery)
+    cleaned = sparkql.strip_wildcards(term).strip()
+    if cleaned:
+        expr = sparkql.and_(sparkql.contains("DisplayName", term), sparkql.eq("Tags", "Buyer"))
+        tree = sim_sparkql.parse(expr)
+        assert tree.op == "And" and len(tree.args) == 2, expr
+        cond = tree.args[0]
+        assert (cond.field, cond.op) == ("DisplayName", "Eq")
+        assert [v.value for v in cond.values] == [f"*{cleaned}*"], expr
+    if "*" not in term:
+        tree = sim_sparkql.parse(sparkql.eq("PrimaryEmail", term))
+        assert [v.value for v in tree.values] == [term]
+        tree = sim_sparkql.parse(sparkql.any_of("Tags", [term, "Buyer"]))
+        assert [v.value for v in tree.values] == [term, "Buyer"]
+
+
+@pytest.mark.xfail(reason="contacts_app/views.py contact_connect and write_undo redirect to any POSTed `next`; "
+                          "they need the same check as _back() (url_has_allowed_host_and_scheme)", strict=False)
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+def test_next_parameters_never_send_the_agent_off_site(world, target):
+    alice, _, own, _, client, _ = world
+    for url in (reverse("contacts:connect", args=[own.pk]), reverse("contacts:write_discard", args=[999999]),
+                reverse("contacts:write_undo", args=[999999])):
+        resp = client.post(url, {"next": target})
+        location = resp.headers.get("Location", "")
+        assert not location.startswith(("http:", "https:", "//", "javascript:")), f"{url} -> {location}"
