@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -19,8 +20,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.spark import SparkClient, SparkError
-from crm.spark.errors import SparkAuthError, SparkNotFound
-from crm.spark.records import ContactRecord
+from crm.spark.errors import SparkAuthError, SparkConflict, SparkNotFound
+from crm.spark.ratelimit import RateLimitTimeout
+from crm.spark.records import ContactRecord, parse_timestamp
 
 from .models import AuditEvent, Contact, SparkWrite, build_search_text
 from .spark import client_for_account
@@ -38,19 +40,35 @@ def backoff_delay(attempts: int) -> float:
 
 
 class _ClaimKeepingLimiter:
-    """Wraps the shared rate limiter: after every wait for a slot, the write's claim is extended, so a write
-    that waited long for the limiter is not taken for abandoned."""
+    """Wraps the shared rate limiter so that a write waiting for a slot keeps its claim: the claim is renewed
+    before every wait step and after the slot is granted, so the sweep never hands a live write to a second
+    worker however long the limiter makes it wait (a create must never be posted twice)."""
 
-    def __init__(self, inner, write_id: int) -> None:
+    STEP_S = 2.0
+
+    def __init__(self, inner, write_id: int, sleep=time.sleep) -> None:
         self.inner = inner
         self.write_id = write_id
+        self._sleep = sleep
 
-    def acquire(self, *args, **kwargs):
-        waited = self.inner.acquire(*args, **kwargs) if self.inner is not None else 0.0
+    def _renew(self) -> None:
         SparkWrite.objects.filter(pk=self.write_id, status=SparkWrite.Status.IN_FLIGHT).update(
             claimed_until=timezone.now() + _claim_ttl()
         )
-        return waited
+
+    def acquire(self, member=None) -> float:
+        waited = 0.0
+        while True:
+            self._renew()
+            wait = self.inner.try_acquire(member)
+            if wait <= 0:
+                self._renew()
+                return waited
+            if waited + wait > self.inner.max_wait_s:
+                raise RateLimitTimeout(f"Spark rate limit: no slot within {self.inner.max_wait_s:.0f}s")
+            step = min(wait + 0.01, self.STEP_S)
+            self._sleep(step)
+            waited += step
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -105,8 +123,9 @@ def sparkql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _find_landed_create(client: SparkClient, attrs: dict) -> str | None:
-    """After a create whose outcome is unknown, look for it before posting again (Spark has no idempotency keys)."""
+def _find_landed_create(client: SparkClient, attrs: dict, *, since: dt.datetime | None = None) -> str | None:
+    """After a create whose outcome is unknown, look for it before posting again (Spark has no idempotency keys).
+    With `since`, only a contact Spark created after that moment counts (never an older one with the same e-mail)."""
     email, name = attrs.get("PrimaryEmail"), attrs.get("DisplayName", "")
     if email:
         expr = f"PrimaryEmail Eq {sparkql_string(email)}"
@@ -114,8 +133,12 @@ def _find_landed_create(client: SparkClient, attrs: dict) -> str | None:
         expr = f"DisplayName Eq {sparkql_string(name)}"
     resp = client.request("GET", "/contacts", params={"_filter": expr, "_limit": 25})
     for item in resp.results:
-        if item.get("DisplayName") == name and (not email or item.get("PrimaryEmail") == email):
-            return str(item["Id"])
+        if item.get("DisplayName") != name or (email and item.get("PrimaryEmail") != email):
+            continue
+        created = parse_timestamp(item.get("CreatedTimestamp"))
+        if since is not None and (created is None or created < since):
+            continue
+        return str(item["Id"])
     return None
 
 
@@ -126,9 +149,16 @@ def _deliver_create(client: SparkClient, write: SparkWrite) -> None:
     if spark_id is None and write.attempts > 1:
         spark_id = _find_landed_create(client, attrs)
     if spark_id is None:
-        resp = client.request("POST", "/contacts", data=attrs)
-        first = resp.results[0] if resp.results else {}
-        spark_id = str(first.get("Id") or str(first.get("ResourceUri", "")).rstrip("/").rsplit("/", 1)[-1])
+        try:
+            resp = client.request("POST", "/contacts", data=attrs)
+        except SparkConflict:
+            # A duplicate of... our own earlier attempt? Adopt it if Spark created it after this write was made.
+            spark_id = _find_landed_create(client, attrs, since=write.created_at - dt.timedelta(seconds=5))
+            if spark_id is None:
+                raise
+        else:
+            first = resp.results[0] if resp.results else {}
+            spark_id = str(first.get("Id") or str(first.get("ResourceUri", "")).rstrip("/").rsplit("/", 1)[-1])
     if contact is not None:
         contact.spark_id = spark_id
         contact.save(update_fields=["spark_id", "updated_at"])  # kept even if what follows fails

@@ -13,16 +13,17 @@ from django.utils import timezone
 
 from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite, SyncState
 
+# Each sort is the exact reverse or the exact order of one index on Contact (see Contact.Meta.indexes).
 SORTS = {
     "name": ("display_name", "id"),
     "-name": ("-display_name", "-id"),
     "-modified": (F("spark_modified_at").desc(nulls_last=True), "-id"),
-    "modified": (F("spark_modified_at").asc(nulls_last=True), "id"),
+    "modified": (F("spark_modified_at").asc(nulls_first=True), "id"),
     "-score": (F("score").desc(nulls_last=True), "-id"),
-    "score": (F("score").asc(nulls_last=True), "id"),
+    "score": (F("score").asc(nulls_first=True), "id"),
     "-relative": (F("relative_score").desc(nulls_last=True), "-id"),
     "-trend": (F("trend_7d").desc(nulls_last=True), "-id"),
-    "trend": (F("trend_7d").asc(nulls_last=True), "id"),
+    "trend": (F("trend_7d").asc(nulls_first=True), "id"),
 }
 SORT_LABELS = {
     "name": "Name A–Z", "-name": "Name Z–A", "-score": "Score, highest first", "score": "Score, lowest first",

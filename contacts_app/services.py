@@ -70,7 +70,8 @@ def write_queue(write: SparkWrite, *, countdown: float = 0) -> None:
         else:
             deliver_write.delay(write.pk)
 
-    transaction.on_commit(send)
+    # robust: if Redis is down the write is already saved; the beat sweep sends it once the broker is back.
+    transaction.on_commit(send, robust=True)
 
 
 def _actor_name(user) -> str:

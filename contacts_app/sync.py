@@ -21,8 +21,11 @@ from .spark import client_for_account
 log = logging.getLogger(__name__)
 
 CLAIM_TTL = dt.timedelta(minutes=15)
-# Re-read a little before the cursor: changes stamped in the same second as the last one seen are not lost.
+# Re-read a little before a fresh cursor: changes stamped in the same second as the last one seen are not lost.
+# Once the cursor is older than CURSOR_SETTLED, that second is complete and is not read again (a bulk import
+# stamping thousands of contacts in one second is then not re-read at every beat).
 CURSOR_OVERLAP = dt.timedelta(seconds=2)
+CURSOR_SETTLED = dt.timedelta(seconds=60)
 CONTACT_COLLECTIONS = ("/contacts", "/contacts/unconnected")
 
 
@@ -114,7 +117,8 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
         client = client_for_account(account)
         params: dict[str, str] = {"_expand": "Activity"}
         if not full and state.cursor:
-            since = (state.cursor - CURSOR_OVERLAP).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            overlap = CURSOR_OVERLAP if timezone.now() - state.cursor < CURSOR_SETTLED else dt.timedelta(0)
+            since = (state.cursor - overlap).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             params["_filter"] = f"ModificationTimestamp Gt {since}"  # SparkQL datetimes are unquoted
         for path in CONTACT_COLLECTIONS:
             for page, raw, pagination in iter_pages(client, path, params=params):

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.spark import SparkError
@@ -169,7 +169,7 @@ def write_undo(request, account, pk: int):
         messages.success(request, f"{write.contact_name} was not deleted.")
     else:
         messages.error(request, f"Too late to undo: the delete of {write.contact_name} has already gone to flexmls.")
-    return redirect(request.POST.get("next") or reverse("contacts:list"))
+    return redirect(_back(request, reverse("contacts:list")))
 
 
 def _tags_response(request, account, contact: Contact, form: TagForm | None = None, status: int = 200):
@@ -239,7 +239,7 @@ def contact_connect(request, account, pk: int):
         messages.success(request, f"Connecting {contact.display_name}.")
     except services.WriteRefused as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or reverse("contacts:detail", args=[pk]))
+    return redirect(_back(request, reverse("contacts:detail", args=[pk])))
 
 
 @agent_required
@@ -266,9 +266,13 @@ def write_discard(request, account, pk: int):
     return redirect(_back(request))
 
 
-def _back(request) -> str:
+def _back(request, default: str | None = None) -> str:
+    """The POSTed `next`, only if it stays on this site."""
     nxt = request.POST.get("next", "")
-    return nxt if nxt.startswith("/") and not nxt.startswith("//") else reverse("contacts:attention")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return nxt
+    return default or reverse("contacts:attention")
 
 
 @agent_required
