@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from crm.spark import SparkError, iter_pages, iter_records
 from crm.spark.errors import SparkAuthError
-from crm.spark.records import AccountRecord, ContactRecord, parse_int
+from crm.spark.records import AccountRecord, ContactRecord, ListingRecord, parse_int
 
 from .models import AgentDirectoryEntry, Contact, ContactActivity, SparkAccount, SyncState, build_search_text
 from .spark import client_for_account
@@ -226,15 +226,11 @@ def contact_activity_refresh(*, contact: Contact) -> ContactActivity:
 
 
 def _listing_summary(item: dict) -> dict:
-    fields = item.get("StandardFields") if isinstance(item.get("StandardFields"), dict) else item
-    address = " ".join(str(fields.get(k) or "") for k in ("StreetNumber", "StreetName", "StreetSuffix")).strip()
+    listing = ListingRecord.from_api(item)
+    street = " ".join(p for p in (listing.street_number, listing.street_name) if p)
     return {
-        "id": str(item.get("Id") or fields.get("ListingKey") or ""),
-        "listing_id": str(fields.get("ListingId") or ""),
-        "address": address or str(fields.get("UnparsedAddress") or ""),
-        "city": str(fields.get("City") or ""),
-        "price": parse_int(fields.get("ListPrice") or fields.get("CurrentPrice")),
-        "status": str(fields.get("MlsStatus") or fields.get("StandardStatus") or ""),
+        "id": listing.id, "listing_id": listing.listing_id, "address": street, "city": listing.city,
+        "price": int(listing.list_price) if listing.list_price is not None else None, "status": listing.status,
     }
 
 

@@ -50,6 +50,10 @@ def test_list_filters_sort_and_contact_page(alice, live_server, page, screenshot
     expect(page.locator("h1")).to_contain_text(top.display_name)
     expect(page.locator("#activity .sparkline")).to_be_visible(timeout=20_000)  # fetched on open by the worker
     expect(page.locator("#score")).to_have_text(str(top.score))
+    activity = Contact.objects.get(pk=top.pk).activity
+    if activity.viewed_listings:  # the listings the contact viewed, with address and price
+        first = activity.viewed_listings[0]
+        expect(page.locator("#activity ul.listings li").first).to_contain_text(first["address"])
     screenshot("contact-page")
 
 
