@@ -21,7 +21,8 @@ from contacts_app.outbox import outbox_sweep
 from contacts_app.sync import contacts_sync
 from tests.faults.conftest import LONG
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+# The long storm (1,000 writes, a 60 s outage, a 300 s rate window) needs more than the suite's 300 s default.
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(2700 if LONG else 600)]
 
 AGENTS = ("alice", "bob", "carol", "dave", "erin")
 TRANSFER_TO = {"alice": "bob", "bob": "carol", "carol": "alice", "dave": "erin", "erin": "dave"}  # same office
