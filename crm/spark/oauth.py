@@ -45,6 +45,19 @@ def _grant_client(client_or_settings: Any) -> SparkClient:
     )
 
 
+def _grant(client_or_settings: Any, grant: dict, client_id: str | None, client_secret: str | None) -> OAuthTokens:
+    from django.conf import settings
+
+    client = _grant_client(client_or_settings)
+    source = client_or_settings if client_or_settings is not None and not isinstance(
+        client_or_settings, SparkClient) else settings
+    return client.oauth_grant({
+        "client_id": client_id or source.SPARK_OAUTH_CLIENT_ID,
+        "client_secret": client_secret or source.SPARK_OAUTH_CLIENT_SECRET,
+        **grant,
+    })
+
+
 def oauth_exchange_code(
     client_or_settings: Any,
     code: str,
@@ -58,32 +71,13 @@ def oauth_exchange_code(
     `client_or_settings`: a SparkClient, a settings object, or None for Django's settings. Raises
     SparkOAuthError when Spark refuses the code (expired, used, wrong redirect_uri).
     """
-    from django.conf import settings
-
-    client = _grant_client(client_or_settings)
-    source = client_or_settings if client_or_settings is not None and not isinstance(
-        client_or_settings, SparkClient) else settings
-    return client.oauth_grant({
-        "client_id": client_id or source.SPARK_OAUTH_CLIENT_ID,
-        "client_secret": client_secret or source.SPARK_OAUTH_CLIENT_SECRET,
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": redirect_uri,
-    })
+    return _grant(client_or_settings, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+                  client_id, client_secret)
 
 
 def oauth_refresh(client_or_settings: Any, refresh_token: str, redirect_uri: str = "", *,
                   client_id: str | None = None, client_secret: str | None = None) -> OAuthTokens:
     """Run the refresh grant directly (SparkLinkBroken when refused)."""
-    from django.conf import settings
-
-    client = _grant_client(client_or_settings)
-    source = client_or_settings if client_or_settings is not None and not isinstance(
-        client_or_settings, SparkClient) else settings
-    return client.oauth_grant({
-        "client_id": client_id or source.SPARK_OAUTH_CLIENT_ID,
-        "client_secret": client_secret or source.SPARK_OAUTH_CLIENT_SECRET,
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "redirect_uri": redirect_uri,
-    })
+    return _grant(client_or_settings,
+                  {"grant_type": "refresh_token", "refresh_token": refresh_token, "redirect_uri": redirect_uri},
+                  client_id, client_secret)
