@@ -37,26 +37,32 @@ def _state(row: Schedule | None) -> dict:
     return row.choice.as_dict()
 
 
+def _store_and_queue(row: Schedule, choice: ScheduleChoice, *, before: dict, payload: dict, **write) -> SparkWrite:
+    """Show the new choice at once (pending), and add its outbox write and audit event."""
+    row.apply(choice)
+    row.pending_delete = False
+    row.save()
+    written = write_record(
+        payload={**payload, "body": choice.as_spark_body(), "sentence": describe(choice)},
+        before=before, after=choice.as_dict(), **write,
+    )
+    row.last_write = written
+    row.save(update_fields=["last_write", "updated_at"])
+    write_queue(written)
+    return written
+
+
 @transaction.atomic
 def default_schedule_set(*, account: SparkAccount, user, choice: ScheduleChoice, source: str = "page") -> SparkWrite:
     """Create the agent's default schedule, or change it in place (there is only ever one)."""
     _lock_account(account)
     row = Schedule.objects.filter(account=account, feed__isnull=True).first()
     _check(choice, row.webhook_id if row else "")
-    before = _state(row)
-    row = row or Schedule(account=account, feed=None)
-    row.apply(choice)
-    row.pending_delete = False
-    row.save()
-    write = write_record(
+    return _store_and_queue(
+        row or Schedule(account=account, feed=None), choice, before=_state(row),
         account=account, user=user, contact=None, kind=SparkWrite.Kind.DEFAULT_SCHEDULE_SET, source=source,
-        payload={"target": DEFAULT_TARGET, "body": choice.as_spark_body(), "sentence": describe(choice)},
-        before=before, after=choice.as_dict(),
+        payload={"target": DEFAULT_TARGET},
     )
-    row.last_write = write
-    row.save(update_fields=["last_write", "updated_at"])
-    write_queue(write)
-    return write
 
 
 @transaction.atomic
@@ -101,21 +107,11 @@ def feed_schedule_set(*, account: SparkAccount, user, feed: NewsFeed, choice: Sc
     _refuse_silent_feed(feed)
     row = Schedule.objects.filter(feed=feed).first()
     _check(choice, row.webhook_id if row else "")
-    before = _state(row)
-    row = row or Schedule(account=account, feed=feed)
-    row.apply(choice)
-    row.pending_delete = False
-    row.save()
-    write = write_record(
+    return _store_and_queue(
+        row or Schedule(account=account, feed=feed), choice, before=_state(row),
         account=account, user=user, contact=feed.contact, kind=SparkWrite.Kind.FEED_SCHEDULE_SET,
-        source=SparkWrite.Source.BULK if bulk_job else source,
-        payload={**_feed_payload(feed), "body": choice.as_spark_body(), "sentence": describe(choice)},
-        before=before, after=choice.as_dict(),
+        source=SparkWrite.Source.BULK if bulk_job else source, payload=_feed_payload(feed),
     )
-    row.last_write = write
-    row.save(update_fields=["last_write", "updated_at"])
-    write_queue(write)
-    return write
 
 
 @transaction.atomic
