@@ -173,7 +173,7 @@ class SparkAccountAdmin(ReadOnlyAdmin):
 @admin.register(SyncState)
 class SyncStateAdmin(ReadOnlyAdmin):
     list_display = ("account", "resource", "status", "last_success_at", "last_full_at", "progress_done",
-                    "progress_total", "last_error")
+                    "progress_total", "last_error", "skipped")
     list_filter = ("resource", "status")
     search_fields = ("account__name",)
     list_select_related = ("account",)

@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
+from django.utils import timezone
 
 from crm import crypto
 
@@ -76,9 +77,26 @@ class SyncState(TimeStamped):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.PositiveIntegerField(default=0, help_text="Records of the last sync the store could not take")
+    skipped_detail = models.TextField(blank=True, help_text="Which records were skipped, and why")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "resource"], name="sync_state_unique")]
+
+    @property
+    def is_running(self) -> bool:
+        """Running under a live claim; a "running" row whose claim ran out belongs to a worker that stopped."""
+        return self.status == self.Status.RUNNING and self.claimed_until is not None and \
+            self.claimed_until > timezone.now()
+
+    @property
+    def is_stalled(self) -> bool:
+        return self.status == self.Status.RUNNING and not self.is_running
+
+    @property
+    def failure_reason(self) -> str:
+        return "worker stopped mid-sync" if self.is_stalled else self.last_error
 
 
 class Contact(TimeStamped):
@@ -96,7 +114,8 @@ class Contact(TimeStamped):
     display_name = models.CharField(max_length=75)
     primary_email = models.CharField(max_length=75, blank=True)
     primary_phone = models.CharField(max_length=300, blank=True)
-    tags = ArrayField(models.CharField(max_length=75), default=list, blank=True)
+    # Spark keeps tags longer than the 75 characters an agent may type here; the store keeps them whole.
+    tags = ArrayField(models.TextField(), default=list, blank=True)
     record_status = models.CharField(max_length=12, choices=RecordStatus.choices, default=RecordStatus.CONNECTED)
     score = models.IntegerField(null=True, blank=True)
     relative_score = models.FloatField(null=True, blank=True)

@@ -50,7 +50,7 @@ class ContactQuery:
     @classmethod
     def from_params(cls, params) -> ContactQuery:
         query = cls(
-            q=params.get("q", "")[:200], tag=params.get("tag", "")[:75], status=params.get("status", ""),
+            q=params.get("q", "")[:200], tag=params.get("tag", "")[:1000], status=params.get("status", ""),
             band=params.get("band", ""), sort=params.get("sort", "name"),
         )
         if query.sort not in SORTS:

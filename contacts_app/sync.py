@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from crm.spark import SparkError, iter_pages, iter_records
 from crm.spark.errors import SparkAuthError
-from crm.spark.records import AccountRecord, ContactRecord, ListingRecord, parse_int
+from crm.spark.records import AccountRecord, ContactRecord, ListingRecord, clean_text, parse_int
 
 from .models import AgentDirectoryEntry, Contact, ContactActivity, SparkAccount, SyncState, build_search_text
 from .spark import client_for_account
@@ -27,6 +29,13 @@ CLAIM_TTL = dt.timedelta(minutes=15)
 CURSOR_OVERLAP = dt.timedelta(seconds=2)
 CURSOR_SETTLED = dt.timedelta(seconds=60)
 CONTACT_COLLECTIONS = ("/contacts", "/contacts/unconnected")
+WORKER_STOPPED = "worker stopped mid-sync"
+# What the database says when it refuses one record's values (too long, out of range, not encodable, a constraint):
+# that record is skipped and reported, the sync goes on. Anything else (the database gone) stops the sync.
+STORE_ERRORS = (DataError, IntegrityError, ValueError)
+SKIPPED_DETAIL_MAX = 50
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -36,11 +45,28 @@ class SyncResult:
     removed: int = 0
     full: bool = False
     error: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (Spark Id, why the store refused it)
+
+
+def sync_states_reap_stale(*, state_id: int | None = None) -> int:
+    """Mark failed the syncs left "running" by a worker that stopped (killed, lost its database, crashed before it
+    could record its end): their claim ran out, or was released without an end. The next sync runs them again."""
+    now = timezone.now()
+    stale = SyncState.objects.filter(status=SyncState.Status.RUNNING).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    if state_id is not None:
+        stale = stale.filter(pk=state_id)
+    reaped = stale.update(status=SyncState.Status.FAILED, last_error=WORKER_STOPPED, last_failed_at=now,
+                          claimed_until=None, claim_token="", updated_at=now)
+    if reaped:
+        log.warning("%d sync(s) left running by a stopped worker marked failed", reaped)
+    return reaped
 
 
 def sync_state_claim(*, account: SparkAccount, resource: str) -> tuple[SyncState, str] | None:
     """Claim the agent's sync with one conditional UPDATE, so two workers never sync the same agent at once."""
     state, _ = SyncState.objects.get_or_create(account=account, resource=resource)
+    sync_states_reap_stale(state_id=state.pk)
     token = uuid.uuid4().hex
     now = timezone.now()
     claimed = SyncState.objects.filter(pk=state.pk).filter(
@@ -51,6 +77,58 @@ def sync_state_claim(*, account: SparkAccount, resource: str) -> tuple[SyncState
         return None
     state.refresh_from_db()
     return state, token
+
+
+def sync_state_release(*, state: SyncState, token: str, reason: str = WORKER_STOPPED) -> None:
+    """End the claim. A sync that did not record its own end (it raised) is marked failed with `reason`, so no
+    row stays "running"; if even this cannot be written, the claim runs out and the next sync reaps it."""
+    try:
+        mine = SyncState.objects.filter(pk=state.pk, claim_token=token)
+        mine.filter(status=SyncState.Status.RUNNING).update(
+            status=SyncState.Status.FAILED, last_error=clean_text(reason)[:2000], last_failed_at=timezone.now())
+        mine.update(claimed_until=None, claim_token="")
+    except Exception:
+        log.exception("could not release the %s sync claim of account %s", state.resource, state.account_id)
+
+
+def store_error_reason(exc: BaseException) -> str:
+    """The database's own one-line reason (no values of the record in it)."""
+    lines = str(exc).strip().splitlines()
+    return clean_text(f"{type(exc).__name__}: {lines[0] if lines else ''}")[:300]
+
+
+def store_or_skip(store: Callable[[], R], *, record_id: str, skipped: list[tuple[str, str]], what: str) -> R | None:
+    """`store()` in a savepoint; when the database refuses the record it is noted in `skipped` and logged, and the
+    sync goes on with the next one."""
+    try:
+        with transaction.atomic():
+            return store()
+    except STORE_ERRORS as exc:
+        reason = store_error_reason(exc)
+        skipped.append((record_id, reason))
+        log.warning("%s %s skipped: the store refused it (%s)", what, record_id, reason)
+        return None
+
+
+def store_batch_or_each(store: Callable[[Sequence[Any]], Any], records: Sequence[Any], *, id_of: Callable[[Any], str],
+                        skipped: list[tuple[str, str]], what: str) -> None:
+    """The whole batch in one savepoint; if the database refuses it, each record in its own, skipping the bad."""
+    try:
+        with transaction.atomic():
+            store(records)
+        return
+    except STORE_ERRORS:
+        pass  # one of them is refused; find which
+    for record in records:
+        store_or_skip(lambda r=record: store([r]), record_id=id_of(record), skipped=skipped, what=what)
+
+
+def skipped_fields(skipped: list[tuple[str, str]]) -> dict[str, Any]:
+    """SyncState fields that report the records skipped by a sync (shown in the admin)."""
+    lines = [f"{record_id}: {reason}" for record_id, reason in skipped[:SKIPPED_DETAIL_MAX]]
+    if len(skipped) > SKIPPED_DETAIL_MAX:
+        lines.append(f"… and {len(skipped) - SKIPPED_DETAIL_MAX} more")
+    return {"skipped": len(skipped), "skipped_detail": "\n".join(lines)}
 
 
 def _upsert_contacts(account: SparkAccount, records: list[ContactRecord]) -> int:
@@ -113,6 +191,7 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
     seen: set[str] = set()
     newest = state.cursor
     started = timezone.now()
+    reason = WORKER_STOPPED
     try:
         client = client_for_account(account)
         params: dict[str, str] = {"_expand": "Activity"}
@@ -123,8 +202,8 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
         for path in CONTACT_COLLECTIONS:
             for page, raw, pagination in iter_pages(client, path, params=params):
                 records = [ContactRecord.from_api(item) for item in raw]
-                with transaction.atomic():
-                    _upsert_contacts(account, records)
+                store_batch_or_each(lambda batch: _upsert_contacts(account, list(batch)), records,
+                                    id_of=lambda r: r.id, skipped=result.skipped, what=f"contact of account {account.pk}")
                 seen.update(r.id for r in records)
                 result.fetched += len(records)
                 for r in records:
@@ -144,24 +223,29 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
             result.removed, _ = gone.delete()
         SyncState.objects.filter(pk=state.pk, claim_token=token).update(
             status=SyncState.Status.IDLE, cursor=newest, last_success_at=timezone.now(), last_error="",
-            **({"last_full_at": timezone.now()} if full else {}),
+            **skipped_fields(result.skipped), **({"last_full_at": timezone.now()} if full else {}),
         )
         if account.link_status != SparkAccount.LinkStatus.LINKED:
             SparkAccount.objects.filter(pk=account.pk).update(link_status=SparkAccount.LinkStatus.LINKED, link_error="")
     except SparkError as exc:
-        result.error = exc.agent_message
+        result.error = clean_text(exc.agent_message)
         log.warning("contacts sync for account %s failed: %s", account.pk, type(exc).__name__)
         SyncState.objects.filter(pk=state.pk, claim_token=token).update(
-            status=SyncState.Status.FAILED, last_error=exc.agent_message, cursor=newest,
+            status=SyncState.Status.FAILED, last_error=result.error, last_failed_at=timezone.now(), cursor=newest,
+            **skipped_fields(result.skipped),
         )
         if isinstance(exc, SparkAuthError):
             SparkAccount.objects.filter(pk=account.pk).update(
-                link_status=SparkAccount.LinkStatus.BROKEN, link_error=exc.agent_message
+                link_status=SparkAccount.LinkStatus.BROKEN, link_error=result.error
             )
         if exc.retryable:
             raise
+    except Exception as exc:
+        reason = f"stopped by an unexpected error ({type(exc).__name__})"
+        log.exception("contacts sync for account %s stopped by an unexpected error", account.pk)
+        raise
     finally:
-        SyncState.objects.filter(pk=state.pk, claim_token=token).update(claimed_until=None, claim_token="")
+        sync_state_release(state=state, token=token, reason=reason)
     return result
 
 
@@ -198,9 +282,21 @@ def contact_activity_refresh(*, contact: Contact) -> ContactActivity:
         shared = client.request("GET", f"/contacts/{contact.spark_id}/activity/listings/shared",
                                 params={"_limit": 25}).results
     except SparkError as exc:
-        activity.last_error = exc.agent_message
+        activity.last_error = clean_text(exc.agent_message)
         activity.save(update_fields=["last_error"])
         raise
+    skipped: list[tuple[str, str]] = []
+    stored = store_or_skip(lambda: _activity_store(contact, activity, record, summary, viewed, shared),
+                           record_id=contact.spark_id or "", skipped=skipped, what="activity of contact")
+    if stored is None:
+        ContactActivity.objects.filter(pk=activity.pk).update(
+            last_error=f"Spark's activity for this contact could not be stored ({skipped[0][1]})"[:2000])
+        activity.refresh_from_db()
+    return activity
+
+
+def _activity_store(contact: Contact, activity: ContactActivity, record: ContactRecord, summary: dict,
+                    viewed: list, shared: list) -> ContactActivity:
     activity.daily = [
         {"date": d.date.isoformat() if d.date else None, "score": d.score, "relative_score": d.relative_score}
         for d in record.daily_activity

@@ -26,6 +26,7 @@ def sync_agent_contacts(account_id: int, full: bool | None = None) -> dict:
 
 @shared_task
 def sync_all_agents() -> int:
+    sync.sync_states_reap_stale()  # syncs left "running" by a stopped worker: failed now, and run again below
     ids = list(SparkAccount.objects.filter(link_status=SparkAccount.LinkStatus.LINKED).values_list("pk", flat=True))
     for account_id in ids:
         sync_agent_contacts.delay(account_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
@@ -17,10 +17,16 @@ from django.utils import timezone
 
 from contacts_app.models import Contact, SparkAccount, SparkWrite, SyncState
 from contacts_app.spark import client_for_account
-from contacts_app.sync import sync_state_claim
+from contacts_app.sync import (
+    WORKER_STOPPED,
+    skipped_fields,
+    store_or_skip,
+    sync_state_claim,
+    sync_state_release,
+)
 from crm.spark import SparkError
 from crm.spark.errors import SparkNotFound
-from crm.spark.records import NewsFeedRecord, SavedSearchRecord, ScheduleRecord
+from crm.spark.records import NewsFeedRecord, SavedSearchRecord, ScheduleRecord, clean_text
 from crm.spark.resources import newsfeeds as nf
 from crm.spark.resources._common import iter_parsed, seg
 
@@ -40,6 +46,7 @@ class NewsfeedSyncResult:
     schedules: int = 0
     removed: int = 0
     error: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (Spark Id, why the store refused it)
 
 
 def _busy(qs):
@@ -85,6 +92,7 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
         return NewsfeedSyncResult(ran=False)
     state, token = claim
     result = NewsfeedSyncResult(ran=True)
+    reason = WORKER_STOPPED
     try:
         client = client_for_account(account)
         feeds = list(iter_parsed(client, "/newsfeeds", NewsFeedRecord.from_api))
@@ -96,7 +104,8 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
         for record in feeds:
             contact_spark_id = contacts_of.get(record.id, "")
             schedules = nf.feed_schedule_list(client, record.id, contact_id=contact_spark_id or None)
-            with transaction.atomic():
+
+            def store(record=record, contact_spark_id=contact_spark_id, schedules=schedules) -> int:
                 feed, _ = NewsFeed.objects.update_or_create(
                     spark_id=record.id,
                     defaults={
@@ -108,25 +117,37 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
                         "expires_on": record.expires_on, "last_event_at": record.last_event_at, "fetched_at": now,
                     },
                 )
-                result.schedules += _store_schedule(account, feed, schedules)
-            seen.append(record.id)
-            result.feeds += 1
+                return _store_schedule(account, feed, schedules)
+
+            stored = store_or_skip(store, record_id=record.id, skipped=result.skipped,
+                                   what=f"news feed of account {account.pk}")
+            seen.append(record.id)  # a feed the store refused is still Spark's: its old row stays
+            if stored is not None:
+                result.schedules += stored
+                result.feeds += 1
         defaults = nf.default_schedule_list(client)
+        result.schedules += store_or_skip(lambda: _store_schedule(account, None, defaults), record_id="default schedule",
+                                          skipped=result.skipped, what=f"news feeds of account {account.pk}:") or 0
         with transaction.atomic():
-            result.schedules += _store_schedule(account, None, defaults)
             gone = NewsFeed.objects.filter(account=account).exclude(spark_id__in=seen).exclude(
                 Q(schedule__last_write__status__in=SparkWrite.OPEN))
             result.removed, _ = gone.delete()
         SyncState.objects.filter(pk=state.pk, claim_token=token).update(
             status=SyncState.Status.IDLE, last_success_at=timezone.now(), last_full_at=timezone.now(), last_error="",
+            **skipped_fields(result.skipped),
         )
     except SparkError as exc:
-        result.error = exc.agent_message
+        result.error = clean_text(exc.agent_message)
         log.warning("news feed sync for account %s failed: %s", account.pk, type(exc).__name__)
         SyncState.objects.filter(pk=state.pk, claim_token=token).update(
-            status=SyncState.Status.FAILED, last_error=exc.agent_message)
+            status=SyncState.Status.FAILED, last_error=result.error, last_failed_at=timezone.now(),
+            **skipped_fields(result.skipped))
+    except Exception as exc:
+        reason = f"stopped by an unexpected error ({type(exc).__name__})"
+        log.exception("news feed sync for account %s stopped by an unexpected error", account.pk)
+        raise
     finally:
-        SyncState.objects.filter(pk=state.pk, claim_token=token).update(claimed_until=None, claim_token="")
+        sync_state_release(state=state, token=token, reason=reason)
     return result
 
 

@@ -16,11 +16,18 @@ from django.utils import timezone
 
 from contacts_app.models import Contact, SparkAccount, SyncState
 from contacts_app.spark import client_for_account
-from contacts_app.sync import sync_state_claim
+from contacts_app.sync import (
+    WORKER_STOPPED,
+    skipped_fields,
+    store_batch_or_each,
+    store_or_skip,
+    sync_state_claim,
+    sync_state_release,
+)
 from crm.spark import SparkError, iter_pages
 from crm.spark.errors import SparkAuthError
 from crm.spark.paging import MAX_PAGE_SIZE
-from crm.spark.records import ListingRecord, SavedSearchRecord, SharedLinkRecord
+from crm.spark.records import ListingRecord, SavedSearchRecord, SharedLinkRecord, clean_text
 
 from .models import Listing, SavedSearch, SharedLink, listing_search_text
 
@@ -53,6 +60,7 @@ class SharingSyncResult:
     searches: int = 0
     links: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (Spark Id, why the store refused it)
 
 
 # -- listings -----------------------------------------------------------------------------------------------
@@ -92,10 +100,11 @@ def _upsert_listings(records: list[ListingRecord]) -> int:
     return len(rows)
 
 
-def listings_sync(*, account: SparkAccount) -> int:
+def listings_sync(*, account: SparkAccount, skipped: list[tuple[str, str]] | None = None) -> int:
     """Listings changed since the newest one cached, oldest change first, a bounded number of pages per run
     (the next run goes on from where this one stopped). One run at a time for the whole MLS."""
     token = uuid.uuid4().hex
+    skipped = [] if skipped is None else skipped
     if not cache.add(LISTING_LOCK, token, timeout=600):
         return 0
     try:
@@ -109,8 +118,10 @@ def listings_sync(*, account: SparkAccount) -> int:
         count = 0
         for n, (_page, raw, _pagination) in enumerate(iter_pages(client, "/listings", params=params), start=1):
             records = [ListingRecord.from_api(item) for item in raw if isinstance(item, dict)]
-            with transaction.atomic():
-                count += _upsert_listings(records)
+            before = len(skipped)
+            store_batch_or_each(lambda batch: _upsert_listings(list(batch)), records, id_of=lambda r: r.id,
+                                skipped=skipped, what="listing")
+            count += len({r.id for r in records if r.id}) - (len(skipped) - before)
             if n >= listing_pages_per_run():
                 break
         return count
@@ -122,9 +133,10 @@ def listings_sync(*, account: SparkAccount) -> int:
 # -- saved searches -----------------------------------------------------------------------------------------
 
 
-def saved_searches_sync(*, account: SparkAccount, client=None) -> int:
+def saved_searches_sync(*, account: SparkAccount, client=None, skipped: list[tuple[str, str]] | None = None) -> int:
     """Every saved search of the agent (a handful to a few hundred); those gone from flexmls leave the cache."""
     client = client or client_for_account(account)
+    skipped = [] if skipped is None else skipped
     now = timezone.now()
     seen: list[str] = []
     for _page, raw, _pagination in iter_pages(client, "/savedsearches"):
@@ -134,11 +146,11 @@ def saved_searches_sync(*, account: SparkAccount, client=None) -> int:
             record = SavedSearchRecord.from_api(item)
             if not record.id or record.provided:
                 continue
-            SavedSearch.objects.update_or_create(
+            store_or_skip(lambda record=record: SavedSearch.objects.update_or_create(
                 account=account, spark_id=record.id,
                 defaults={"name": record.name[:200], "filter": record.filter, "description": record.description,
                           "spark_modified_at": record.modified_at, "synced_at": now},
-            )
+            ), record_id=record.id, skipped=skipped, what=f"saved search of account {account.pk}")
             seen.append(record.id)
     SavedSearch.objects.filter(account=account).exclude(spark_id__in=seen).delete()
     return len(seen)
@@ -184,10 +196,12 @@ def shared_link_store(*, account: SparkAccount, record: SharedLinkRecord, link: 
     return link
 
 
-def shared_links_sync(*, account: SparkAccount, state: SyncState, client=None) -> int:
+def shared_links_sync(*, account: SparkAccount, state: SyncState, client=None,
+                      skipped: list[tuple[str, str]] | None = None) -> int:
     """Links are never changed or deleted through the API and Spark lists them oldest first, so a run reads only
     the pages past the ones already stored; once a day (or when Spark holds fewer) it reads them all."""
     client = client or client_for_account(account)
+    skipped = [] if skipped is None else skipped
     stored = SharedLink.objects.filter(account=account, spark_id__isnull=False).count()
     full = state.last_full_at is None or state.last_full_at < timezone.now() - FULL_LINK_SYNC_EVERY
     start = 1 if full else stored // MAX_PAGE_SIZE + 1
@@ -196,15 +210,16 @@ def shared_links_sync(*, account: SparkAccount, state: SyncState, client=None) -
     for page, raw, pagination in iter_pages(client, "/sharedlinks", start_page=start):
         total = pagination.get("TotalRows")
         if page == start and not full and isinstance(total, int) and total < stored:
-            return shared_links_sync(account=account, state=_mark_full_needed(state), client=client)
+            return shared_links_sync(account=account, state=_mark_full_needed(state), client=client, skipped=skipped)
         for item in raw:
             if isinstance(item, dict):
                 record = SharedLinkRecord.from_api(item)
                 if record.id:
-                    with transaction.atomic():
-                        shared_link_store(account=account, record=record)
-                    seen.append(record.id)
-                    count += 1
+                    seen.append(record.id)  # one the store refused is still Spark's: its old row stays
+                    if store_or_skip(lambda record=record: shared_link_store(account=account, record=record),
+                                     record_id=record.id, skipped=skipped,
+                                     what=f"shared link of account {account.pk}") is not None:
+                        count += 1
     if full:
         # Gone from flexmls (links made here and not yet confirmed have no Id and stay).
         SharedLink.objects.filter(account=account, spark_id__isnull=False).exclude(spark_id__in=seen).delete()
@@ -227,27 +242,33 @@ def sharing_sync(*, account: SparkAccount, listings: bool = True) -> SharingSync
         return SharingSyncResult(ran=False)
     state, token = claim
     result = SharingSyncResult(ran=True)
-    client = client_for_account(account)
-    steps = [("searches", lambda: saved_searches_sync(account=account, client=client)),
-             ("links", lambda: shared_links_sync(account=account, state=state, client=client))]
-    if listings:
-        steps.insert(0, ("listings", lambda: listings_sync(account=account)))
+    reason = WORKER_STOPPED
     try:
+        client = client_for_account(account)
+        steps = [("searches", lambda: saved_searches_sync(account=account, client=client, skipped=result.skipped)),
+                 ("links", lambda: shared_links_sync(account=account, state=state, client=client,
+                                                     skipped=result.skipped))]
+        if listings:
+            steps.insert(0, ("listings", lambda: listings_sync(account=account, skipped=result.skipped)))
         for name, step in steps:
             try:
                 setattr(result, name, step())
             except SparkError as exc:
                 log.warning("sharing sync (%s) for account %s failed: %s", name, account.pk, type(exc).__name__)
-                result.errors.append(exc.agent_message)
+                result.errors.append(clean_text(exc.agent_message))
                 if isinstance(exc, SparkAuthError):
                     break
         SyncState.objects.filter(pk=state.pk, claim_token=token).update(
             status=SyncState.Status.FAILED if result.errors else SyncState.Status.IDLE,
-            last_error="; ".join(result.errors)[:2000],
-            **({} if result.errors else {"last_success_at": timezone.now()}),
+            last_error="; ".join(result.errors)[:2000], **skipped_fields(result.skipped),
+            **({"last_failed_at": timezone.now()} if result.errors else {"last_success_at": timezone.now()}),
         )
+    except Exception as exc:
+        reason = f"stopped by an unexpected error ({type(exc).__name__})"
+        log.exception("sharing sync for account %s stopped by an unexpected error", account.pk)
+        raise
     finally:
-        SyncState.objects.filter(pk=state.pk, claim_token=token).update(claimed_until=None, claim_token="")
+        sync_state_release(state=state, token=token, reason=reason)
     return result
 
 

@@ -12,6 +12,7 @@ from . import contacts as contact_svc
 from . import schedules as schedule_svc
 from .control import body, control, jsonify, problem
 from .ids import fmt_ts
+from .model import Contact
 
 if TYPE_CHECKING:
     from .app import Sim
@@ -78,6 +79,25 @@ def generate(sim: Sim, request: Request, user_id: str) -> Response:
             state.add_contact(c)
             made.append(c.id)
     return jsonify({"ok": True, "ids": made}, 201)
+
+
+@control("/_sim/agents/<user_id>/contacts/raw", "POST")
+def plant(sim: Sim, request: Request, user_id: str) -> Response:
+    """A contact exactly as given, unvalidated (any Id, any attribute values): what another client of Spark, or an
+    older rule of it, may have left in the data. `Id` and `RecordStatus` are optional."""
+    state = sim.state
+    data = body(request)
+    with state.lock:
+        if user_id not in state.agents:
+            return problem("no such agent", 404)
+        contact_id = str(data.pop("Id", None) or state.new_id("contact"))
+        if contact_id in state.contacts:
+            return problem("a contact with that Id exists", 409)
+        status = str(data.pop("RecordStatus", "Connected"))
+        now = state.next_timestamp()
+        c = Contact(contact_id, user_id, data, now, now, status)
+        state.add_contact(c)
+        return jsonify(_raw(sim, c), 201)
 
 
 @control("/_sim/carts", "GET")

@@ -64,8 +64,12 @@ def constraint(message: str, field: str | None = None, rule: str | None = None, 
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":"), ensure_ascii=False), status=status,
-                    headers=headers, content_type="application/json; charset=utf-8")
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate some client stored: it goes out as its JSON escape ("\ud800")
+        body = json.dumps(payload, separators=(",", ":")).encode("ascii")
+    return Response(body, status=status, headers=headers, content_type="application/json; charset=utf-8")
 
 
 def success(results: list | None = None, pagination: dict | None = None, status: int = 200) -> Response:

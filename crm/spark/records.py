@@ -1,11 +1,41 @@
 """Typed records parsed from Spark's JSON, tolerant of the quirks the notes list:
-numbers as strings, empty timestamps, booleans as strings, extra fields."""
+numbers as strings, empty timestamps, booleans as strings, extra fields.
+
+Every record is built from a cleaned copy of what Spark sent (`clean_value`): Spark's data is written by agents,
+consumers (`/my/contact`) and every other client of the API, and PostgreSQL refuses some of what they can write.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+# What PostgreSQL's text and jsonb cannot hold (NUL), the other C0 control characters (no place in a name, a note
+# or a tag; tab, newline and carriage return stay) and lone UTF-16 surrogates (a JSON "\ud800" escape parses to
+# one, and psycopg cannot encode it as UTF-8).
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """The text without the characters PostgreSQL (or psycopg) cannot store; everything else kept as it is."""
+    return _UNSTORABLE.sub("", value)
+
+
+def clean_value(value: Any) -> Any:
+    """A copy of decoded JSON with every string (keys too, at any depth) cleaned by `clean_text`, and the
+    non-finite numbers that JSON has no spelling for (jsonb refuses them) turned into null."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_value(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -108,6 +138,7 @@ class ContactRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> ContactRecord:
+        data = clean_value(data)
         activity = data.get("Activity") if isinstance(data.get("Activity"), dict) else {}
         daily = []
         series = activity.get("DailyActivity") or data.get("DailyActivity") or []
@@ -174,6 +205,7 @@ class TagRecord:
 
     @classmethod
     def from_api(cls, data: dict | str) -> TagRecord:
+        data = clean_value(data)
         if isinstance(data, str):
             return cls(tag=data)
         tag = data.get("Tag") or data.get("Name") or str(data.get("ResourceUri") or "").rsplit("/", 1)[-1]
@@ -194,6 +226,8 @@ class ActivityRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> ActivityRecord:
+        data = clean_value(data)
+
         def n(name: str) -> int:
             return parse_int(data.get(name)) or 0
 
@@ -224,6 +258,7 @@ class AccountRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> AccountRecord:
+        data = clean_value(data)
         emails = [e for e in (data.get("Emails") or []) if isinstance(e, dict)] if isinstance(
             data.get("Emails"), list) else []
         phones = [p for p in (data.get("Phones") or []) if isinstance(p, dict)] if isinstance(
@@ -263,6 +298,7 @@ class SubscriptionRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> SubscriptionRecord:
+        data = clean_value(data)
         return cls(
             id=record_id(data),
             name=parse_str(data.get("Name")),
@@ -294,6 +330,7 @@ class NewsFeedRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> NewsFeedRecord:
+        data = clean_value(data)
         sub = data.get("Subscription")
         return cls(
             id=record_id(data),
@@ -335,6 +372,7 @@ class ScheduleRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> ScheduleRecord:
+        data = clean_value(data)
         days = data.get("DaysOfWeek")
         return cls(
             id=record_id(data),
@@ -368,6 +406,7 @@ class SavedSearchRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> SavedSearchRecord:
+        data = clean_value(data)
         summary = data.get("NewsFeedSubscriptionSummary")
         feeds = data.get("NewsFeeds")
         return cls(
@@ -405,6 +444,7 @@ class ListingPhoto:
 
     @classmethod
     def from_api(cls, data: dict) -> ListingPhoto:
+        data = clean_value(data)
         return cls(
             id=record_id(data),
             uri=parse_str(data.get("Uri640") or data.get("Uri800") or data.get("Uri300") or data.get("UriLarge")),
@@ -454,6 +494,7 @@ class ListingRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> ListingRecord:
+        data = clean_value(data)
         sf = data.get("StandardFields") if isinstance(data.get("StandardFields"), dict) else {}
 
         def text(name: str) -> str:
@@ -504,6 +545,7 @@ class SharedLinkRecord:
 
     @classmethod
     def from_api(cls, data: dict) -> SharedLinkRecord:
+        data = clean_value(data)
         search = data.get("SavedSearch")
         search_rec = SavedSearchRecord.from_api(search) if isinstance(search, dict) else None
         return cls(

@@ -135,3 +135,150 @@ def test_activity_refresh_stores_series_counts_and_trend(fresh_sim, link_agent):
     assert activity.listings_viewed is not None and activity.manual_emails_sent is not None
     assert summary["Id"] == top.spark_id
     assert top.pk not in activity_stale_contacts(account=alice, limit=3, max_age=dt.timedelta(minutes=15))
+
+
+# -- hostile upstream values: one bad record never stops an agent's sync -----------------------------------------
+
+LONG_TAG = "Relocating from Minneapolis-Saint Paul, first-time buyer, pre-approved, wants acreage"
+
+
+def _state(account) -> SyncState:
+    return SyncState.objects.get(account=account, resource="contacts")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_with_nul_and_control_characters_is_stored_cleaned_and_the_rest_import(fresh_sim, link_agent):
+    alice = link_agent("alice")
+    expected = sim_contacts(fresh_sim, "alice")
+    bad = expected[len(expected) // 2]
+    fresh_sim.control("PATCH", f"/_sim/contacts/{bad['Id']}", json={
+        "DisplayName": "Nul\u0000 Bell\u0007 Name", "Note": "first\u0000 line\r\nsecond\tline\u001b",
+        "Tags": ["VIP\u0000", LONG_TAG], "Settings": {"Key\u0000": ["\u0001v", {"Deep": "d\ud800eep"}]},
+    })
+
+    result = contacts_sync(account=alice, full=True)
+
+    assert result.error == "" and result.skipped == []
+    assert set(Contact.objects.filter(owner=alice).values_list("spark_id", flat=True)) == {c["Id"] for c in expected}
+    stored = Contact.objects.get(spark_id=bad["Id"])
+    assert stored.display_name == "Nul Bell Name"
+    assert stored.attributes["Note"] == "first line\r\nsecond\tline"
+    assert stored.tags == ["VIP", LONG_TAG]  # Spark's tag over 75 characters kept whole
+    assert stored.attributes["Settings"] == {"Key": ["v", {"Deep": "deep"}]}
+    state = _state(alice)
+    assert state.status == "idle" and state.last_success_at and state.claim_token == ""
+    assert state.skipped == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hostile_edit_does_not_stop_the_changes_after_it(fresh_sim, link_agent):
+    alice = link_agent("alice")
+    contacts_sync(account=alice, full=True)
+    first, second = sim_contacts(fresh_sim, "alice")[:2]
+    fresh_sim.control("PATCH", f"/_sim/contacts/{first['Id']}", json={"DisplayName": "\u0000"})
+    fresh_sim.control("PATCH", f"/_sim/contacts/{second['Id']}", json={"DisplayName": "Renamed After"})
+
+    result = contacts_sync(account=alice)
+
+    assert not result.full and result.error == ""
+    assert Contact.objects.get(spark_id=first["Id"]).display_name == ""
+    assert Contact.objects.get(spark_id=second["Id"]).display_name == "Renamed After"
+    assert _state(alice).status == "idle"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_the_store_refuses_is_skipped_and_reported_while_the_rest_import(fresh_sim, link_agent, caplog):
+    alice = link_agent("alice")
+    expected = sim_contacts(fresh_sim, "alice")
+    too_long_id = "2" * 60  # over the store's 40 characters for a Spark Id
+    fresh_sim.control("POST", f"/_sim/agents/{alice.spark_user_id}/contacts/raw",
+                      json={"Id": too_long_id, "DisplayName": "Unstorable"})
+
+    with caplog.at_level("WARNING", logger="contacts_app.sync"):
+        result = contacts_sync(account=alice, full=True)
+
+    assert result.error == ""
+    assert [record_id for record_id, _ in result.skipped] == [too_long_id]
+    assert "value too long" in result.skipped[0][1]
+    assert set(Contact.objects.filter(owner=alice).values_list("spark_id", flat=True)) == {c["Id"] for c in expected}
+    state = _state(alice)
+    assert state.status == "idle" and state.skipped == 1 and too_long_id in state.skipped_detail
+    assert any(too_long_id in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+    # The next sync that no longer meets it reports nothing skipped.
+    fresh_sim.control("DELETE", f"/_sim/contacts/{too_long_id}")
+    contacts_sync(account=alice, full=True)
+    assert _state(alice).skipped == 0 and _state(alice).skipped_detail == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_stopped_by_an_unexpected_error_is_marked_failed_not_left_running(fresh_sim, link_agent, monkeypatch):
+    from contacts_app import sync
+
+    alice = link_agent("alice")
+
+    def broken(account, records):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(sync, "_upsert_contacts", broken)
+    with pytest.raises(RuntimeError):
+        contacts_sync(account=alice, full=True)
+
+    state = _state(alice)
+    assert state.status == "failed" and "RuntimeError" in state.last_error and state.last_failed_at
+    assert state.claimed_until is None and state.claim_token == ""
+    monkeypatch.undo()
+    assert contacts_sync(account=alice, full=True).ran  # the next one runs, and succeeds
+    assert _state(alice).status == "idle" and _state(alice).last_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_left_running_past_its_claim_is_failed_shown_as_retrying_and_run_again(fresh_sim, link_agent):
+    import datetime as dt
+
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from contacts_app.sync import WORKER_STOPPED, sync_states_reap_stale
+
+    alice = link_agent("alice")
+    # What a worker killed in the middle of a sync leaves: "running", 0 of 0, a claim that ran out.
+    SyncState.objects.create(account=alice, resource="contacts", status="running", claim_token="dead",
+                             claimed_until=timezone.now() - dt.timedelta(minutes=1))
+    client = Client()
+    assert client.login(username="alice", password="pw-alice")
+    page = client.get(reverse("contacts:list")).content.decode()
+    assert "syncing from flexmls" not in page and "0 of 0" not in page
+    assert f"Last sync failed: {WORKER_STOPPED} — retrying" in page
+
+    assert sync_states_reap_stale() == 1  # the beat's sweep
+    state = _state(alice)
+    assert state.status == "failed" and state.last_error == WORKER_STOPPED and state.claim_token == ""
+
+    assert contacts_sync(account=alice).ran  # the rerun
+    state = _state(alice)
+    assert state.status == "idle" and state.last_success_at and state.last_error == ""
+    assert Contact.objects.filter(owner=alice).count() == len(sim_contacts(fresh_sim, "alice"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_sync_takes_over_a_claim_that_ran_out_and_records_why(fresh_sim, link_agent):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from contacts_app.sync import WORKER_STOPPED, sync_state_claim
+
+    alice = link_agent("alice")
+    SyncState.objects.create(account=alice, resource="contacts", status="running", claim_token="dead",
+                             claimed_until=timezone.now() - dt.timedelta(seconds=1))
+    state, _token = sync_state_claim(account=alice, resource="contacts")
+    assert state.status == "running" and state.last_error == WORKER_STOPPED and state.last_failed_at
+
+
+def test_only_what_the_agent_types_is_refused_over_75_characters():
+    from contacts_app.forms import BulkForm, TagForm
+
+    assert not TagForm({"tag": "x" * 76}).is_valid()
+    assert TagForm({"tag": "x" * 75}).is_valid()
+    assert "tag" in BulkForm({"action": "tag_add", "ids": "1", "tag": "x" * 76}).errors

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm.spark.records import (
     AccountRecord,
@@ -18,6 +20,7 @@ from crm.spark.records import (
     ScheduleRecord,
     SharedLinkRecord,
     TagRecord,
+    clean_text,
     parse_bool,
     parse_float,
     parse_int,
@@ -224,3 +227,113 @@ def test_parse_helpers():
     assert parse_bool("TRUE") is True and parse_bool("false") is False and parse_bool("yes") is None
     assert parse_timestamp("") is None and parse_timestamp("garbage") is None
     assert parse_timestamp("2012-11-28T13:21:06Z") == dt.datetime(2012, 11, 28, 13, 21, 6, tzinfo=dt.UTC)
+
+
+# -- hostile upstream text: what anyone can write into Spark must not stop the store ----------------------------
+
+FORBIDDEN = {chr(c) for c in range(0x20)} - {"\t", "\n", "\r"} | {chr(c) for c in range(0xD800, 0xE000)}
+
+
+def _strings(value):
+    """Every string in decoded JSON, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _storable(value) -> bool:
+    return all(not FORBIDDEN & set(s) for s in _strings(value))
+
+
+def test_contact_text_loses_nul_and_control_characters_and_keeps_the_rest():
+    c = ContactRecord.from_api({
+        "Id": "20200101000000000000000001",
+        "DisplayName": "Ann\x00 Lee\x07",
+        "PrimaryEmail": "ann\x1b@example.com",
+        "Note": "line one\r\nline\ttwo\x00\x0b\x0c end",
+        "Tags": ["VIP\x00", "a\x1fb", "\x00"],
+        "Settings": {"Key\x00": ["v\x01", {"Deep": "d\x02eep\ud800", "N": 1.5, "Ok": True}]},
+    })
+    assert c.display_name == "Ann Lee"
+    assert c.primary_email == "ann@example.com"
+    assert c.attributes["Note"] == "line one\r\nline\ttwo end"
+    assert c.tags == ["VIP", "ab"]  # a tag that was only a NUL is no tag
+    assert c.attributes["Tags"] == ["VIP", "ab", ""]
+    assert c.attributes["Settings"] == {"Key": ["v", {"Deep": "deep", "N": 1.5, "Ok": True}]}
+    assert c.attributes["DisplayName"] == "Ann Lee"
+
+
+def test_lone_surrogates_from_json_escapes_are_dropped_and_real_pairs_kept():
+    data = json.loads('{"Id": "1", "DisplayName": "x\\ud800y \\ud83d\\ude00", "Note": "\\udfff"}')
+    c = ContactRecord.from_api(data)
+    assert c.display_name == "xy \U0001F600"
+    assert c.attributes["Note"] == ""
+    c.display_name.encode("utf-8")  # psycopg can send it
+
+
+def test_non_finite_numbers_become_null():
+    c = ContactRecord.from_api(json.loads('{"Id": "1", "DisplayName": "N", "Custom": [NaN, Infinity, 2]}'))
+    assert c.attributes["Custom"] == [None, None, 2]
+    json.dumps(c.attributes, allow_nan=False)
+
+
+def test_upstream_tags_over_75_characters_are_kept_whole():
+    long_tag = "Relocating from Minneapolis-Saint Paul, first-time buyer, pre-approved, wants acreage"
+    assert len(long_tag) > 75
+    c = ContactRecord.from_api({"Id": "1", "DisplayName": "T", "Tags": [long_tag, "short"]})
+    assert c.tags == [long_tag, "short"]
+    assert SavedSearchRecord.from_api({"Id": "2", "Tags": [long_tag]}).tags == [long_tag]
+
+
+@pytest.mark.parametrize("parse,data", [
+    (NewsFeedRecord.from_api, {"Id": "1", "Name": "Feed\x00", "Subscription": {"Id": "2", "Name": "S\x01"}}),
+    (SavedSearchRecord.from_api, {"Id": "1", "Name": "Search\x00", "Filter": "City Eq 'A\x00'"}),
+    (SharedLinkRecord.from_api, {"Id": "1", "Mode": "Idx\x00", "SavedSearch": {"Id": "2", "Name": "\x00S"}}),
+    (ListingRecord.from_api, {"Id": "1", "StandardFields": {"City": "Fargo\x00", "PublicRemarks": "Nice\x00\x1f"}}),
+    (ScheduleRecord.from_api, {"Id": "1", "Frequency": "Instant\x00", "DaysOfWeek": ["Sunday\x00"]}),
+    (AccountRecord.from_api, {"Id": "1", "Name": "Agent\x00", "Emails": [{"Address": "a\x00@x"}]}),
+    (ActivityRecord.from_api, {"ListingsViewed": "3", "Odd\x00": "\x00"}),
+    (TagRecord.from_api, {"Tag": "Buyer\x00"}),
+])
+def test_every_record_is_built_from_cleaned_data(parse, data):
+    record = parse(data)
+    assert _storable(json.loads(json.dumps(record.__dict__, default=lambda o: getattr(o, "__dict__", str(o)))))
+
+
+# Text as hostile as Spark's clients can make it: NUL and the other C0 controls, lone surrogates, line and
+# paragraph separators, BOMs, emoji, combining marks, right-to-left text and long runs of any of them.
+ODD = st.sampled_from(["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\t", "\n", "\r",
+                       "\ud800", "\udbff", "\udc00", "\udfff", "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff",
+                       "\u200b", "\u202e", "e\u0301", "\U0001F600", "\U0010FFFF", "ß", "ǅ", "日本"])
+HOSTILE_TEXT = st.lists(st.one_of(st.characters(), ODD), max_size=120).map("".join) | st.builds(
+    lambda ch, n: ch * n, ODD, st.integers(min_value=76, max_value=3000))
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | HOSTILE_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(HOSTILE_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=HOSTILE_TEXT, note=HOSTILE_TEXT, tags=st.lists(HOSTILE_TEXT, max_size=5), extra=JSONISH)
+def test_any_contact_parses_to_storable_text(name, note, tags, extra):
+    c = ContactRecord.from_api({"Id": "1", "DisplayName": name, "Note": note, "Tags": tags, "Custom": extra})
+    assert _storable([c.display_name, c.tags, c.attributes])
+    # What remains is encodable and is valid JSON for jsonb (no NaN/Infinity).
+    json.dumps(c.attributes, allow_nan=False).encode("utf-8")
+    assert c.display_name == "".join(ch for ch in name if ch not in FORBIDDEN)
+    assert c.attributes["Note"] == "".join(ch for ch in note if ch not in FORBIDDEN)
+    assert all(t and not FORBIDDEN & set(t) for t in c.tags)
+    assert [t for t in c.tags if len(t) > 75] == [t for t in (
+        "".join(ch for ch in raw if ch not in FORBIDDEN) for raw in tags) if len(t) > 75]
+
+
+@given(text=st.text(alphabet=st.characters(exclude_characters="".join(FORBIDDEN)), max_size=500))
+def test_clean_text_keeps_text_without_forbidden_characters_unchanged(text):
+    assert clean_text(text) == text
