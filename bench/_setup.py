@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ.setdefault("CRM_ENV", "development")  # development keys; production needs real ones
 
 BENCH_QUEUE = f"crm-bench-{uuid.uuid4().hex[:8]}"
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -21,6 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+
+from crm.admin_credentials import CredentialSafeAdmin, masked
 
 from . import admin_services, offboarding
 from .models import (
@@ -36,8 +42,8 @@ from .selectors import BANDS
 from .services import WriteRefused
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable and filterable; rows change only through the services."""
+class ReadOnlyAdmin(CredentialSafeAdmin):
+    """Viewable and filterable (never on credentials); rows change only through the services."""
 
     def has_add_permission(self, request):
         return False
@@ -97,9 +103,10 @@ class SparkAccountAdmin(ReadOnlyAdmin):
     list_filter = ("link_status", "office_name", "mls_admin", "auth_mode")
     search_fields = ("name", "email", "spark_user_id", "user__username", "office_name")
     list_select_related = ("user",)
-    # Credentials (API key, encrypted secret and tokens) are never shown.
+    # Credentials are never shown, filtered, searched or sorted on (CredentialSafeAdmin); the key only masked.
     fields = ("user", "name", "email", "spark_user_id", "office_id", "office_name", "mls_admin", "auth_mode",
-              "link_status", "link_error", "created_at", "updated_at")
+              "api_key_masked", "link_status", "link_error", "created_at", "updated_at")
+    readonly_fields = ("api_key_masked",)
     inlines = [SyncInline]
     actions = ["resync_agents", "offboard_agent"]
 
@@ -111,6 +118,10 @@ class SparkAccountAdmin(ReadOnlyAdmin):
             _sync_error=Subquery(states.values("last_error")[:1]),
             _contacts=Count("contacts", filter=Q(contacts__pending_delete=False)),
         )
+
+    @admin.display(description="API key")
+    def api_key_masked(self, obj):
+        return masked(obj.api_key)
 
     @admin.display(description="Last sync", ordering="_last_sync")
     def last_sync(self, obj):
@@ -469,3 +480,52 @@ class BulkJobAdmin(ReadOnlyAdmin):
                 ("ok" if r["ok"] else "bad", r["contact"], r["what"], r["message"]) for r in report.schedule_results
             )),
         })
+
+
+# -- logins and Django's own admins ---------------------------------------------------------------------------------
+# Every admin on the site derives from CredentialSafeAdmin (a system check insists), so the third-party ones are
+# registered again with it.
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+admin.site.unregister(AccessAttempt)
+admin.site.unregister(AccessLog)
+admin.site.unregister(AccessFailureLog)
+
+
+@admin.register(User)
+class SafeUserAdmin(CredentialSafeAdmin, UserAdmin):
+    credential_fields_in_form = ("password",)  # Django's form shows only the hash's algorithm, never the hash
+
+
+@admin.register(Group)
+class SafeGroupAdmin(CredentialSafeAdmin, GroupAdmin):
+    pass
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(CredentialSafeAdmin, AccessAttemptAdmin):
+    """Failed logins per username and address; a broker unlocks one by deleting it (the Broker group has the
+    delete permission, migration 0006)."""
+
+    actions = ["unlock", "cleanup_expired_attempts"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Unlock: forget the failed logins of the selected", permissions=["delete"])
+    def unlock(self, request, queryset):
+        who = sorted({a.username or "?" for a in queryset})
+        queryset.delete()
+        self.message_user(request, f"Unlocked {', '.join(who)}: they can log in again.", messages.SUCCESS)
+
+
+@admin.register(AccessLog)
+class SafeAccessLogAdmin(CredentialSafeAdmin, AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class SafeAccessFailureLogAdmin(CredentialSafeAdmin, AccessFailureLogAdmin):
+    pass

@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from crm.crypto import development_key
 from crm.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-secret-key-change-me-in-production-0123456789")
-if not DEBUG and SECRET_KEY.startswith("dev-only") and env_bool("REQUIRE_SECRET_KEY", False):
-    raise ImproperlyConfigured("SECRET_KEY must be set in production (REQUIRE_SECRET_KEY is true).")
-# Key for the Spark credentials kept at rest (Fernet); defaults to one derived from SECRET_KEY.
-FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
+# Production unless a run says otherwise: `make run` and `make test` set CRM_ENV=development, which allows the
+# development SECRET_KEY and an encryption key derived from it. Production refuses to start without real keys.
+CRM_ENV = env_choice("CRM_ENV", "production", ("production", "development"))
+DEVELOPMENT = DEBUG or CRM_ENV == "development"
+_DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production-0123456789"  # noqa: S105 (refused in production)
+SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEVELOPMENT else "")
+if not DEVELOPMENT and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+                        or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 50 characters in production (DEBUG=false). "
+        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'. "
+        "For a local run set CRM_ENV=development instead.")
+# Fernet keys for the Spark credentials and tokens kept at rest: the first encrypts, all decrypt (rotation).
+# FIELD_ENCRYPTION_KEY (one key) is still read when FIELD_ENCRYPTION_KEYS is not set.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "") or env_list("FIELD_ENCRYPTION_KEY", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEVELOPMENT:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be set in production (DEBUG=false): one or more Fernet keys, comma-separated, "
+            "the newest first. Generate one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'.")
+    FIELD_ENCRYPTION_KEYS = [development_key(SECRET_KEY)]
+for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS: key #{_number} is not a Fernet key "
+                                   "(32 url-safe base64-encoded bytes).") from None
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -31,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "contacts_app",
     "newsfeeds_app",
     "sharing_app",
@@ -46,6 +75,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as axes asks: it turns a locked-out login into the login page with the lockout message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -96,6 +128,66 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS (on by default in production; a development run is plain HTTP) ------------------------------------------
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEVELOPMENT)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEVELOPMENT)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEVELOPMENT else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """"X-Forwarded-Proto: https" -> ("HTTP_X_FORWARDED_PROTO", "https"); trust it only behind a proxy that sets it."""
+    if not raw.strip():
+        return None
+    name, sep, value = raw.partition(":")
+    if not sep or not name.strip() or not value.strip():
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={raw!r} must look like 'X-Forwarded-Proto: https'.")
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("SECURE_PROXY_SSL_HEADER", ""))
+
+# --- Content Security Policy (django-csp) ----------------------------------------------------------------------------
+# No inline script anywhere (htmx's own indicator styles are off, see base.html). Inline style *attributes* stay
+# allowed (style-src-attr): the score bars' widths are data, and Django's admin sets some; they cannot run script,
+# and <style> elements (the CSS-selector tricks that read a page) stay refused. Each *_SRC adds sources to 'self'.
+_csp_report_only = env_bool("CSP_REPORT_ONLY", False)
+_CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF, *env_list("CSP_SCRIPT_SRC", "")],
+    "style-src": [SELF, *env_list("CSP_STYLE_SRC", "")],
+    "style-src-attr": [UNSAFE_INLINE],
+    "img-src": [SELF, "data:", *env_list("CSP_IMG_SRC", "")],
+    "font-src": [SELF, *env_list("CSP_FONT_SRC", "")],
+    "connect-src": [SELF, *env_list("CSP_CONNECT_SRC", "")],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "frame-ancestors": [NONE],
+}
+if env_str("CSP_REPORT_URI", ""):
+    _CSP_DIRECTIVES["report-uri"] = [env_str("CSP_REPORT_URI", "")]
+if _csp_report_only:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+
+# --- Login throttling (django-axes) ------------------------------------------------------------------------------
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that pair out for AXES_COOLOFF_MINUTES;
+# the login pages say so, and a broker unlocks it early in the admin (Access attempts, delete).
+AUTHENTICATION_BACKENDS = [
+    "crm.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.login_throttle.lockout_response"
+AXES_VERBOSE = False
 
 # --- Spark (flexmls) API -------------------------------------------------------------------
 SPARK_API_BASE = env_str("SPARK_API_BASE", "http://127.0.0.1:8765").rstrip("/")

@@ -8,6 +8,8 @@ cd "$ROOT"
 ensure_postgres
 ensure_redis
 mkdir -p "$VAR/staticfiles"
+# A local run: the development SECRET_KEY and encryption key, plain HTTP (production requires real keys).
+export CRM_ENV="${CRM_ENV:-development}"
 export WEB_PORT="${WEB_PORT:-8000}"
 export SPARKSIM_PORT="${SPARKSIM_PORT:-8765}"
 export SPARK_API_BASE="${SPARK_API_BASE:-http://127.0.0.1:$SPARKSIM_PORT}"

@@ -13,5 +13,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1
   fi
 fi
+# Tests run with the development keys and plain HTTP (tests/test_security.py checks the production settings).
+export CRM_ENV="${CRM_ENV:-development}"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium)}"
 "$ROOT/.venv/bin/pytest" "$@"

@@ -53,6 +53,13 @@
       e.target.dispatchEvent(new Event("input", { bubbles: true }));
     }
   });
+  // A shared link's address is selected whole on focus, to copy; the filter submits when changed.
+  document.addEventListener("focusin", (e) => {
+    if (e.target.matches("input.share-uri")) e.target.select();
+  });
+  document.addEventListener("change", (e) => {
+    if (e.target.matches("select[data-autosubmit]")) e.target.form.submit();
+  });
   document.addEventListener("htmx:afterSwap", syncCount);
   document.addEventListener("DOMContentLoaded", () => { syncWhat(); syncCount(); });
 })();

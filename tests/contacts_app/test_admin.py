@@ -23,6 +23,7 @@ def ensure_broker_group() -> Group:
     # A transactional test flushes the database (and with it the migration's data); put the group back.
     migration = importlib.import_module("contacts_app.migrations.0004_broker_group")
     migration.broker_group_create(django_apps)
+    importlib.import_module("contacts_app.migrations.0006_broker_unlocks_logins").broker_unlock_grant(django_apps)
     return Group.objects.get(name="Broker")
 
 
@@ -70,7 +71,9 @@ def test_migration_creates_the_broker_group_with_view_and_action_permissions_onl
     assert {"view_contact", "view_sparkaccount", "view_sparkwrite", "view_auditevent", "view_bulkjob",
             "transfer_contact", "resync_sparkaccount", "offboard_sparkaccount", "retry_sparkwrite",
             "discard_sparkwrite"} <= codenames
-    assert not [c for c in codenames if c.startswith(("add_", "change_", "delete_"))]
+    # The one delete a broker has is the unlock of a locked-out login (axes' access attempts).
+    assert {"view_accessattempt", "delete_accessattempt"} <= codenames
+    assert not [c for c in codenames - {"delete_accessattempt"} if c.startswith(("add_", "change_", "delete_"))]
 
 
 @pytest.mark.django_db
@@ -326,3 +329,103 @@ def test_audit_log_records_a_change_from_each_source_and_no_one_edits_it(
     # the agent's own contact page shows the part about the contact
     detail = agent.get(f"/contacts/{c1.pk}/").content.decode()
     assert "From The Page" in detail
+
+
+# -- credentials ----------------------------------------------------------------------------------------------------
+
+
+CREDENTIAL_LOOKUPS = ["api_key__startswith", "api_key", "api_key__regex", "api_key__gte", "api_secret_encrypted__startswith",
+                      "access_token_encrypted__startswith", "refresh_token_encrypted__startswith",
+                      "token_expires_at__isnull", "user__password__startswith"]
+
+
+@pytest.fixture
+def alice_with_tokens(fresh_sim, link_agent):
+    from crm import crypto
+
+    alice = link_agent("alice")
+    link_agent("dave")
+    SparkAccount.objects.filter(pk=alice.pk).update(access_token_encrypted=crypto.encrypt("at-secret-1"),
+                                                    refresh_token_encrypted=crypto.encrypt("rt-secret-1"))
+    alice.refresh_from_db()
+    return alice
+
+
+@pytest.mark.django_db
+def test_no_lookup_on_a_credential_reaches_the_changelist_so_no_count_leaks_a_key(alice_with_tokens, broker_client):
+    alice = alice_with_tokens
+    url = CHANGELIST.format("sparkaccount")
+    values = {"api_key": alice.api_key, "api_secret_encrypted": alice.api_secret_encrypted,
+              "access_token_encrypted": alice.access_token_encrypted,
+              "refresh_token_encrypted": alice.refresh_token_encrypted, "user": "pbkdf2", "token": "False"}
+    for lookup in CREDENTIAL_LOOKUPS:
+        field = next(name for name in values if lookup.startswith(name))
+        for guess in (values[field][:1], "~"):  # a right and a wrong first character: both refused alike
+            resp = broker_client.get(url, {lookup: guess})
+            assert resp.status_code == 400, (lookup, guess, resp.status_code)
+
+
+@pytest.mark.django_db
+def test_search_and_ordering_never_touch_credentials(alice_with_tokens, broker_client):
+    alice = alice_with_tokens
+    url = CHANGELIST.format("sparkaccount")
+    everyone = broker_client.get(url).context["cl"].result_count
+    assert everyone == 2
+    for term in (alice.api_key, alice.api_key[:3], alice.api_secret_encrypted[:8]):
+        assert broker_client.get(url, {"q": term}).context["cl"].result_count == 0
+    for order in ("api_key", "-api_key", "api_secret_encrypted", "99"):
+        resp = broker_client.get(url, {"o": order})
+        assert resp.status_code == 200 and resp.context["cl"].result_count == everyone
+
+
+@pytest.mark.django_db
+def test_a_new_admin_that_lists_credentials_is_made_safe_by_the_mixin(alice_with_tokens, broker):
+    """An admin someone adds later, careless about credentials: the shared base still refuses them everywhere."""
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    from contacts_app.admin import ReadOnlyAdmin
+
+    class CarelessAdmin(ReadOnlyAdmin):
+        list_display = ("name", "api_key", "access_token_encrypted")
+        list_filter = ("api_key", "auth_mode")
+        search_fields = ("name", "api_key", "=api_secret_encrypted", "user__password")
+        ordering = ("api_key", "name")
+        sortable_by = ("name", "api_key")
+
+    model_admin = CarelessAdmin(SparkAccount, django_admin.site)
+    request = RequestFactory().get("/")
+    request.user = broker
+    assert model_admin.get_list_display(request) == ["name"]
+    assert model_admin.get_list_filter(request) == ["auth_mode"]
+    assert model_admin.get_search_fields(request) == ["name"]
+    assert model_admin.get_ordering(request) == ["name"]
+    assert model_admin.get_sortable_by(request) == ["name"]
+    assert not model_admin.lookup_allowed("api_key__startswith", "a", request)
+    assert not model_admin.lookup_allowed("user__password__startswith", "p", request)
+    form_fields = model_admin.get_form(request, alice_with_tokens).base_fields
+    assert not {"api_key", "api_secret_encrypted", "access_token_encrypted", "refresh_token_encrypted"} & set(form_fields)
+
+
+@pytest.mark.django_db
+def test_every_registered_admin_is_credential_safe_and_users_password_hash_is_not_searchable():
+    from django.contrib import admin as django_admin
+
+    from crm.admin_credentials import CredentialSafeAdmin, check_admins_are_credential_safe
+
+    assert check_admins_are_credential_safe() == []
+    assert all(isinstance(a, CredentialSafeAdmin) for a in django_admin.site._registry.values())
+    root = get_user_model().objects.create_superuser("root", password="pw-root")
+    client = Client()
+    client.force_login(root)
+    assert client.get("/admin/auth/user/", {"password__startswith": "pbkdf2"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_change_page_shows_the_api_key_masked_to_its_last_four(alice_with_tokens, broker_client):
+    alice = alice_with_tokens
+    detail = broker_client.get(f"/admin/contacts_app/sparkaccount/{alice.pk}/change/").content.decode()
+    assert "API key" in detail and "••••" + alice.api_key[-4:] in detail
+    for secret in (alice.api_key, alice.api_key[:-4], alice.api_secret, alice.api_secret_encrypted,
+                   alice.access_token_encrypted, alice.refresh_token_encrypted, "at-secret-1", "rt-secret-1"):
+        assert secret not in detail
