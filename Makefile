@@ -41,6 +41,7 @@ bench: $(DEV_STAMP)
 	  $(VENV)/bin/python bench/bench_list.py; \
 	  $(VENV)/bin/python bench/bench_sync.py; \
 	  $(VENV)/bin/python bench/bench_bulk.py --rate-limit 600/30; \
+	  $(VENV)/bin/python bench/bench_activity.py; \
 	  $(VENV)/bin/python bench/bench_latency.py; \
 	  $(VENV)/bin/python bench/bench_load.py; \
 	  echo; echo "================ all figures ================"; cat $(BENCH_RESULTS)'

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -120,6 +122,8 @@ class Contact(TimeStamped):
     score = models.IntegerField(null=True, blank=True)
     relative_score = models.FloatField(null=True, blank=True)
     trend_7d = models.IntegerField(null=True, blank=True, help_text="Score change over the last 7 days")
+    activity_fetched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the 30-day series (and so trend_7d) was last read from Spark")
     attributes = models.JSONField(default=dict, blank=True, help_text="Every other documented field, as Spark sent it")
     spark_modified_at = models.DateTimeField(null=True, blank=True)
     spark_created_at = models.DateTimeField(null=True, blank=True)
@@ -137,6 +141,8 @@ class Contact(TimeStamped):
             models.Index("owner", F("relative_score").desc(nulls_last=True), F("id").desc(),
                          name="contact_owner_relative"),
             models.Index("owner", F("trend_7d").desc(nulls_last=True), F("id").desc(), name="contact_owner_trend"),
+            # "Falling this week" puts unknown trends last too, which the reverse of the index above cannot give.
+            models.Index("owner", F("trend_7d").asc(nulls_last=True), F("id").asc(), name="contact_owner_trend_asc"),
             models.Index("owner", F("spark_modified_at").desc(nulls_last=True), F("id").desc(),
                          name="contact_owner_modified"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="contact_search_trgm"),
@@ -145,6 +151,24 @@ class Contact(TimeStamped):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def trend_known(self) -> bool:
+        """Has the 7-day trend been read from Spark (the 30-day series of this contact)?"""
+        return self.trend_7d is not None
+
+    @property
+    def trend_age(self) -> dt.timedelta | None:
+        """How old the trend is: the time since its series was read, or None if it never was."""
+        if self.trend_7d is None or self.activity_fetched_at is None:
+            return None
+        return max(dt.timedelta(0), timezone.now() - self.activity_fetched_at)
+
+    @property
+    def trend_stale(self) -> bool:
+        """Older than the refresher's target age (ACTIVITY_REFRESH_S): it is due to be read again."""
+        age = self.trend_age
+        return age is not None and age.total_seconds() > settings.ACTIVITY_REFRESH_S
 
     def refresh_search_text(self) -> None:
         self.search_text = build_search_text(self.display_name, self.primary_email, self.primary_phone)
@@ -158,6 +182,12 @@ def build_search_text(name: str, email: str, phone: str) -> str:
 class ContactActivity(models.Model):
     """A contact's activity figures as Spark last gave them, with when they were fetched."""
 
+    class Unavailable(models.TextChoices):
+        NO = "", "Readable"
+        NOT_FOUND = "not_found", "Not found in flexmls"
+        FORBIDDEN = "forbidden", "Not readable with this key's role"
+        ERROR = "error", "flexmls refused it"
+
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="activity")
     daily = models.JSONField(default=list, blank=True, help_text="30 days of {date, score, relative_score}")
     manual_emails_sent = models.IntegerField(null=True, blank=True)
@@ -170,6 +200,12 @@ class ContactActivity(models.Model):
     shared_listings = models.JSONField(default=list, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Spark would not give this contact's activity (404: gone or not the agent's; 403: the key's role may not read
+    # it). Recorded, and not asked again before `retry_at`, so the refresher never loops on it.
+    unavailable = models.CharField(max_length=20, choices=Unavailable.choices, default=Unavailable.NO, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="Not read again before this (after a refusal)")
+    failures = models.PositiveSmallIntegerField(default=0, help_text="Refusals in a row")
+    fetched_score = models.IntegerField(null=True, blank=True, help_text="The contact's Score when the series was read")
 
 
 class AgentDirectoryEntry(models.Model):

@@ -23,7 +23,7 @@ SORTS = {
     "score": (F("score").asc(nulls_first=True), "id"),
     "-relative": (F("relative_score").desc(nulls_last=True), "-id"),
     "-trend": (F("trend_7d").desc(nulls_last=True), "-id"),
-    "trend": (F("trend_7d").asc(nulls_first=True), "id"),
+    "trend": (F("trend_7d").asc(nulls_last=True), "id"),  # unknown trends last, both ways
 }
 SORT_LABELS = {
     "name": "Name A–Z", "-name": "Name Z–A", "-score": "Score, highest first", "score": "Score, lowest first",

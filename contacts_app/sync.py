@@ -312,11 +312,13 @@ def _activity_store(contact: Contact, activity: ContactActivity, record: Contact
     activity.shared_listings = [_listing_summary(item) for item in shared]
     activity.fetched_at = timezone.now()
     activity.last_error = ""
+    activity.unavailable, activity.retry_at, activity.failures = ContactActivity.Unavailable.NO, None, 0
+    activity.fetched_score = record.score
     activity.save()
     Contact.objects.filter(pk=contact.pk).update(
         score=record.score if record.score is not None else contact.score,
         relative_score=record.relative_score if record.relative_score is not None else contact.relative_score,
-        trend_7d=_trend(activity.daily),
+        trend_7d=_trend(activity.daily), activity_fetched_at=activity.fetched_at,
     )
     return activity
 

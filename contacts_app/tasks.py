@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from celery import shared_task
 
 from crm.spark.errors import SparkError
 
 from . import bulk, outbox, sync
+from .activity_tasks import refresh_activity_tick  # noqa: F401 - the activity refresher's task, for autodiscovery
 from .models import BulkJob, Contact, SparkAccount
 from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
 
@@ -67,18 +66,3 @@ def refresh_agent_directory(account_id: int) -> int:
 def run_bulk_job(job_id: int) -> int:
     job = BulkJob.objects.select_related("account", "created_by").filter(pk=job_id).first()
     return bulk.bulk_job_prepare(job=job) if job else 0
-
-
-@shared_task
-def refresh_top_activity() -> int:
-    """Keep the activity of each agent's most active contacts fresh, so the 7-day trend sort is meaningful."""
-    from django.conf import settings
-
-    queued = 0
-    for account in SparkAccount.objects.filter(link_status=SparkAccount.LinkStatus.LINKED):
-        for contact_id in sync.activity_stale_contacts(
-            account=account, limit=settings.ACTIVITY_TOP_N, max_age=dt.timedelta(seconds=settings.ACTIVITY_MAX_AGE_S)
-        ):
-            refresh_activity.delay(contact_id)
-            queued += 1
-    return queued

@@ -262,9 +262,18 @@ OUTBOX_SWEEP_S = env_int("OUTBOX_SWEEP_S", 10, minimum=1)
 OUTBOX_SWEEP_GRACE_S = env_int("OUTBOX_SWEEP_GRACE_S", 5, minimum=0)
 UNDO_WINDOW_S = env_int("UNDO_WINDOW_S", 10, minimum=0)
 ACTIVITY_MAX_AGE_S = env_int("ACTIVITY_MAX_AGE_S", 900, minimum=0)
-# Every hour the activity of each agent's ACTIVITY_TOP_N highest-scored contacts is refreshed (30-day series, trend).
-ACTIVITY_TOP_N = env_int("ACTIVITY_TOP_N", 50, minimum=0)
-CELERY_BEAT_SCHEDULE["refresh-top-activity"] = {"task": "contacts_app.tasks.refresh_top_activity", "schedule": 3600.0}
+# The activity refresher reads every linked agent's contacts' 30-day series (and so their 7-day trend), most valuable
+# first, spending at most ACTIVITY_BUDGET_SHARE of each Spark key's rate budget (0 turns it off), and only while the
+# agents' own requests leave that much of the window unused. A series older than ACTIVITY_REFRESH_S is read again;
+# a contact whose activity Spark refuses (404, 403) is not asked again for ACTIVITY_RETRY_S (doubling, up to 7x).
+ACTIVITY_BUDGET_SHARE = env_float("ACTIVITY_BUDGET_SHARE", 0.2, minimum=0.0)
+if ACTIVITY_BUDGET_SHARE > 1:
+    raise ImproperlyConfigured(f"ACTIVITY_BUDGET_SHARE={ACTIVITY_BUDGET_SHARE} must be between 0 and 1.")
+ACTIVITY_REFRESH_S = env_int("ACTIVITY_REFRESH_S", 6 * 3600, minimum=60)
+ACTIVITY_RETRY_S = env_int("ACTIVITY_RETRY_S", 24 * 3600, minimum=1)
+ACTIVITY_TICK_S = env_float("ACTIVITY_TICK_S", 10.0, minimum=0.2)
+CELERY_BEAT_SCHEDULE["refresh-activity"] = {"task": "contacts_app.activity_tasks.refresh_activity_tick",
+                                            "schedule": ACTIVITY_TICK_S}
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}

@@ -68,7 +68,8 @@ SEARCH_FIELDS: dict[str, Field] = {
     "ModificationTimestamp": Field("ModificationTimestamp", "timestamp", lambda c: c.modified),
     "CreatedTimestamp": Field("CreatedTimestamp", "timestamp", lambda c: c.created),
     "VowActive": Field("VowActive", "boolean", _vow_active),
-    "PortalLoginName": Field("PortalLoginName", "character", lambda c: (c.portal or {}).get("LoginName")),
+    "PortalLoginName": Field("PortalLoginName", "character", lambda c: (c.portal or {}).get("LoginName"),
+                             wildcards=False),
     "MobilePhoneCountryCode": _field("MobilePhoneCountryCode"),
     **{name: _field(name) for name in CHAR300},
 }
@@ -162,7 +163,7 @@ def _feed_counts(state: State, c: Contact) -> tuple[int | None, int, int]:
 
 def _expand_into(state: State, c: Contact, e: str, out: dict[str, Any], single: bool) -> None:
     if e == "Activity":
-        top = state.owner_index(c.owner_id, c.record_status).max_score()
+        top = state.agent_top_score(c.owner_id)
         act: dict[str, Any] = {"Score": c.score, "RelativeScore": relative(c.score, top)}
         if single:
             act["DailyActivity"] = daily_activity(c, top)
@@ -340,8 +341,16 @@ def contact_create(state: State, actor: Actor, attrs: Mapping[str, Any]) -> Cont
     data.setdefault("Tags", [])
     c = Contact(state.new_id("contact"), actor.user_id, data, now, now, status)
     c.act_seed = int(c.id[-12:]) ^ state.seed
+    # "Creates a new contact along with an auto-generated portal account" (Contacts page, POST /contacts).
+    c.portal = {"LoginName": portal_login_name(c), "Enabled": True, "LastLogin": None}
     state.add_contact(c)
     return c
+
+
+def portal_login_name(c: Contact) -> str:
+    """An auto-generated portal login: the name's letters and digits plus the tail of the Id (unique as the Id)."""
+    base = "".join(ch for ch in (c.data.get("DisplayName") or "").lower() if ch.isascii() and ch.isalnum())[:20]
+    return f"{base or 'contact'}{c.id[-6:]}"
 
 
 def contact_update(state: State, c: Contact, attrs: Mapping[str, Any], writeable: set[str] = WRITEABLE) -> None:
@@ -379,6 +388,8 @@ def contact_transfer(state: State, actor: Actor, c: Contact, owner_id: Any) -> N
     def apply(x: Contact) -> None:
         x.owner_id = owner_id
         x.record_status = "Connected"
+    if owner_id != c.owner_id:
+        state.note_departure(c)
     state.change_contact(c, apply)
     for f in state.feeds.values():
         if f.contact_id == c.id:

@@ -287,6 +287,7 @@ class Field:
     type: str  # character, list, timestamp, boolean, integer, decimal
     get: Callable[[Any], Any]
     words: bool = False  # DisplayName wildcard rule: match each word of the value
+    wildcards: bool = True  # False: `*` is a literal character (PortalLoginName "does not support wildcards")
 
 
 def _pattern(value: str) -> re.Pattern | None:
@@ -295,11 +296,11 @@ def _pattern(value: str) -> re.Pattern | None:
     return re.compile("".join(".*" if ch == "*" else re.escape(ch) for ch in value), re.IGNORECASE | re.DOTALL)
 
 
-def _char_matcher(lit: Literal, words: bool) -> Callable[[Any], bool]:
+def _char_matcher(lit: Literal, words: bool, wildcards: bool = True) -> Callable[[Any], bool]:
     if lit.type == "null":
         return lambda v: v is None or v == "" or v == []
     target = lit.value
-    pat = _pattern(target)
+    pat = _pattern(target) if wildcards else None
     if pat is None:
         low = target.lower()
         return lambda v: isinstance(v, str) and v.lower() == low
@@ -333,7 +334,7 @@ def _compile_condition(cond: Condition, fields: dict[str, Field]) -> Callable[[A
                 raise _type_error(f, op, lit, cond.index)
         if op not in ("Eq", "Ne"):
             raise FilterError(f"{op} is not supported for character field {f.name}", op, cond.index)
-        matchers = [_char_matcher(lit, f.words) for lit in lits]
+        matchers = [_char_matcher(lit, f.words, f.wildcards) for lit in lits]
         if f.type == "list":
             if nulls:
                 any_of = lambda r: not get(r)  # noqa: E731
@@ -438,3 +439,12 @@ def conditions(node: Any) -> list[Condition]:
 
 def days_ago(n: float) -> float:
     return (datetime.now(MLS_TZ) - timedelta(days=n)).timestamp()
+
+
+def fields_of(node: Any) -> set[str]:
+    """Every field name a parsed filter compares."""
+    if isinstance(node, Condition):
+        return {node.field}
+    if isinstance(node, BoolOp):
+        return set().union(*(fields_of(a) for a in node.args)) if node.args else set()
+    return set()

@@ -11,6 +11,8 @@ from typing import Any
 from . import seed as seeding
 from .model import Account, Contact, Listing, NewsFeed, Office, SavedSearch, Schedule, SharedLink, Webhook
 
+RELATIVE_WINDOW_S = 7 * 86400  # RelativeScore is against the agent's top score "in the past 7 days"
+
 
 class OwnerIndex:
     """One owner's contacts of one RecordStatus, with cached orderings and filter results.
@@ -97,6 +99,9 @@ class State:
         self.sharedlink_counter = 0
         self.maker_salt = 0
         self.last_modified = 0
+        # owner id -> [(when, Score)] of contacts that left the owner (transferred or deleted): they count towards
+        # the owner's top score for RELATIVE_WINDOW_S after they left.
+        self.departed: dict[str, list[tuple[float, int]]] = {}
 
     # ---- contacts storage -------------------------------------------------------------------------------------
     def owner_index(self, owner_id: str, status: str = "Connected") -> OwnerIndex:
@@ -127,7 +132,26 @@ class State:
     def add_contact(self, c: Contact) -> None:
         self._insert(c)
 
+    def agent_top_score(self, owner_id: str, now: float | None = None) -> int:
+        """RelativeScore's denominator: "the highest contact score under the current agent in the past 7 days".
+        One figure for all of the owner's contacts, connected and unconnected, including contacts that were the
+        owner's at some time in the past 7 days (the Score of a contact that stays is never higher in the past:
+        the seeded activity all lies in the 30-day window that ends today)."""
+        now = time.time() if now is None else now
+        top = max(self.owner_index(owner_id, "Connected").max_score(),
+                  self.owner_index(owner_id, "Unconnected").max_score())
+        gone = self.departed.get(owner_id)
+        if gone:
+            gone[:] = [(ts, score) for ts, score in gone if ts > now - RELATIVE_WINDOW_S]
+            top = max([top, *(score for _, score in gone)])
+        return top
+
+    def note_departure(self, c: Contact) -> None:
+        if c.score:
+            self.departed.setdefault(c.owner_id, []).append((time.time(), c.score))
+
     def delete_contact(self, c: Contact) -> None:
+        self.note_departure(c)
         self._detach(c)
         self.contacts.pop(c.id, None)
         for f in [f for f in self.feeds.values() if f.contact_id == c.id]:

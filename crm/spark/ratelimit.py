@@ -8,6 +8,10 @@ Two details keep us under Spark's own count rather than merely near it:
   somewhere in between, so our window for it never ends before Spark's does;
 - when a 429 arrives anyway (another client on the key, a limit lower than configured), `block` stops every
   process for the Retry-After period, not just the one that was told.
+
+Background work (the activity refresher) goes through a `BackgroundLane`: it takes a slot only while the whole
+window's usage is below its share of the limit, and never waits for one, so the agents' own requests always find
+the rest of the window free.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local member = ARGV[4]
+-- A background lane passes a lower ceiling: it is granted a slot only while the window holds fewer than that.
+local ceiling = tonumber(ARGV[5] or ARGV[3])
 local blocked = tonumber(redis.call('GET', block_key) or '0')
 if blocked > now then
   return tostring(blocked - now)
 end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
-if count < limit then
+if count < ceiling then
   redis.call('ZADD', key, now, member)
   redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
   return '0'
@@ -84,11 +90,13 @@ class RedisRateLimiter:
         sec, usec = self.redis.time()  # Redis's clock, the same for every process
         return sec + usec / 1_000_000
 
-    def try_acquire(self, member: str | None = None) -> float:
-        """Take a slot and return 0, or return the seconds to wait before one frees up."""
+    def try_acquire(self, member: str | None = None, *, ceiling: int | None = None) -> float:
+        """Take a slot and return 0, or return the seconds to wait before one frees up. With `ceiling`, a slot is
+        granted only while the window holds fewer than `ceiling` requests (the background lane)."""
         wait = float(self._script(
             keys=[self.key, self.block_key],
-            args=[self._now(), self.window_s, self.requests, member or uuid.uuid4().hex],
+            args=[self._now(), self.window_s, self.requests, member or uuid.uuid4().hex,
+                  min(self.requests, ceiling) if ceiling is not None else self.requests],
         ))
         return max(0.0, wait)
 
@@ -127,3 +135,50 @@ class RedisRateLimiter:
 
     def reset(self) -> None:
         self.redis.delete(self.key, self.block_key)
+
+
+class BackgroundBudgetSpent(RateLimitTimeout):
+    """The background lane's share of the window is in use: background work stops until the window moves on."""
+
+
+class BackgroundLane:
+    """A limiter for background work on a key: the same shared window, but a slot is taken only while the window's
+    usage (everyone's requests) is below `share` of the limit, and it is never waited for.
+
+    So background work spends at most `share` of the key's budget, and none of it while the agents' own requests
+    already use that much: their clicks and writes never queue behind it. Used in place of the limiter by a
+    SparkClient (`acquire`, `settle`, `block`); a refused slot raises `BackgroundBudgetSpent`.
+    """
+
+    def __init__(self, limiter: RedisRateLimiter, share: float) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("A background share must be in (0, 1]")
+        self.limiter = limiter
+        self.share = share
+        self.ceiling = max(1, int(limiter.requests * share))
+
+    def __repr__(self) -> str:
+        return f"BackgroundLane({self.limiter!r}, share={self.share})"
+
+    @property
+    def window_s(self) -> float:
+        return self.limiter.window_s
+
+    @property
+    def requests(self) -> int:
+        return self.limiter.requests
+
+    def has_room(self) -> bool:
+        return self.limiter.blocked_for() <= 0 and self.limiter.in_window() < self.ceiling
+
+    def acquire(self, member: str | None = None) -> float:
+        if self.limiter.try_acquire(member, ceiling=self.ceiling) > 0:
+            raise BackgroundBudgetSpent(
+                f"background share ({self.share:.0%} of {self.limiter.requests}) of the window in use")
+        return 0.0
+
+    def settle(self, member: str) -> None:
+        self.limiter.settle(member)
+
+    def block(self, seconds: float) -> None:
+        self.limiter.block(seconds)

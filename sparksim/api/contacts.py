@@ -4,7 +4,7 @@ and the tag reads of the legacy page (/contacts/tags, /contacts/tags/<Tag>)."""
 from __future__ import annotations
 
 from .. import contacts as svc
-from .. import query
+from .. import query, sparkql
 from ..context import Ctx
 from ..envelope import ApiError, constraint, forbidden_role, not_found, success
 from ..model import CONSUMER_ROLES, IDX, PORTAL, PRIVATE, PUBLIC, VOW
@@ -18,9 +18,25 @@ def _read_args(ctx: Ctx, single: bool = False) -> tuple[list[str], list[str] | N
     expand = query.expand(ctx.args, svc.EXPANSIONS)
     if "Activity" in expand and ctx.actor.role != PRIVATE:
         raise forbidden_role("The Activity expansion is available to the Private role only")
+    if ctx.actor.role != PRIVATE and _uses_score(ctx):
+        # Score belongs to the Activity expansion (Private only): other roles may not rank or filter by a value
+        # they may not see.
+        raise forbidden_role("Score (the Activity expansion) is available to the Private role only")
     if "Portal" in expand and ctx.actor.role not in (PRIVATE, PORTAL, VOW):
         raise forbidden_role("The Portal expansion is not available to this role")
     return expand, query.select(ctx.args, svc.SELECTABLE)
+
+
+def _uses_score(ctx: Ctx) -> bool:
+    if any(part.lstrip("+-").strip() == "Score" for part in query.csv_param(ctx.args, "_orderby")):
+        return True
+    text = (ctx.args.get("_filter") or "").strip()
+    if not text or "score" not in text.lower():
+        return False
+    try:
+        return "Score" in sparkql.fields_of(sparkql.parse(text))
+    except sparkql.FilterError:
+        return False  # a filter that does not parse is refused as such (1040) when it is compiled
 
 
 def _listing(ctx: Ctx, status: str, extra=None, extra_key: str = ""):
@@ -58,7 +74,7 @@ def contacts(ctx: Ctx):
 
 @route("/v1/contacts/unconnected", "GET")
 def unconnected(ctx: Ctx):
-    ctx.need(PRIVATE)
+    ctx.need(*READERS)  # the role table of the Contacts page; the unconnected service names no other rule
     with ctx.state.lock:
         return _listing(ctx, "Unconnected")
 
@@ -84,8 +100,6 @@ def contact(ctx: Ctx, contact_id: str):
             c = state.contacts.get(contact_id)
             if c is None or (c.owner_id != ctx.user_id and not ctx.actor.mls_admin):
                 raise not_found("Contact")
-            if ctx.actor.role != PRIVATE:
-                raise forbidden_role("Only private roles may transfer contacts")
             others = sorted(set(d) - {"OwnerId"})
             if others:
                 raise constraint(f"No attribute other than OwnerId can be specified in a transfer ({others[0]})",
