@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts_app', '0006_sync_hardening'),
+        ('contacts_app', '0007_merge_0006_broker_unlocks_logins_0006_sync_hardening'),
     ]
 
     operations = [
