@@ -9,6 +9,7 @@ covered without touching this file. FAULTS_LONG=1 runs more examples.
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -133,3 +134,120 @@ def test_next_parameters_never_send_the_agent_off_site(world, target):
         resp = client.post(url, {"next": target})
         location = resp.headers.get("Location", "")
         assert not location.startswith(("http:", "https:", "//", "javascript:")), f"{url} -> {location}"
+
+
+# -- findings of issue 15: each test below failed before its fix ------------------------------------------
+
+
+@pytest.fixture
+def alice_client(fresh_sim, link_agent):
+    alice = link_agent("alice")
+    contacts_sync(account=alice, full=True)
+    client = Client(raise_request_exception=False)
+    client.force_login(alice.user)
+    return alice, client
+
+
+NUL_SENTENCE = "contained a character we can't store (a NUL byte)"
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    ("contacts:list", {"q": "ann\x00"}),
+    ("contacts:list", {"tag": "Buyer\x00"}),
+    ("contacts:list", {"q\x00": "ann"}),
+    ("sharing:index", {"contact": "1\x00"}),
+    ("sharing:new", {"q": "fargo\x00"}),
+    ("sharing:new", {"listings": "20000\x00"}),
+    ("sharing:new", {"contact_q": "a\x00"}),
+    ("sharing:picker", {"q": "\x00", "listings": "\x00"}),
+    ("sharing:contact_picker", {"contact_q": "\x00"}),
+    ("newsfeeds:preview", {"prefix": "\x00", "frequency": "Instant\x00"}),
+])
+def test_a_nul_in_a_query_parameter_is_a_400_that_says_what_to_fix(alice_client, name, params):
+    _, client = alice_client
+    resp = client.get(reverse(name), params)
+    assert resp.status_code == 400, resp.status_code
+    body = unescape(resp.content.decode())
+    assert NUL_SENTENCE in body
+    assert "Shared links" in body  # in the app's layout, with its navigation
+
+
+def test_a_nul_in_a_posted_form_is_a_400_and_nothing_is_written(alice_client):
+    alice, client = alice_client
+    writes = SparkWrite.objects.filter(account=alice).count()
+    resp = client.post(reverse("contacts:create"), {"DisplayName": "Nul\x00Person", "PrimaryEmail": "n@example.com"})
+    assert resp.status_code == 400 and NUL_SENTENCE in unescape(resp.content.decode())
+    htmx = client.post(reverse("contacts:create"), {"DisplayName": "Nul\x00Person"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 400 and NUL_SENTENCE in unescape(htmx.content.decode())
+    assert htmx.headers["HX-Retarget"] == "#messages"
+    assert SparkWrite.objects.filter(account=alice).count() == writes
+
+
+def test_a_nul_inside_the_bulk_forms_encoded_query_is_not_a_500(alice_client):
+    """`query` is the list's query string inside a POST value: the NUL only appears once it is decoded."""
+    alice, client = alice_client
+    resp = client.post(reverse("contacts:bulk"), {"action": "tag_add", "tag": "Bulk Nul", "all_matching": "on",
+                                                  "query": "q=a%00&tag=%00"})
+    assert resp.status_code < 500
+
+
+def test_other_control_characters_are_dropped_from_what_was_typed(alice_client):
+    _, client = alice_client
+    resp = client.get(reverse("contacts:list"), {"q": "an\x01n\x1b", "tag": "Bu\x7fyer"})
+    assert resp.status_code == 200
+    assert (resp.context["query"].q, resp.context["query"].tag) == ("ann", "Buyer")
+
+
+def _alices_write(alice) -> SparkWrite:
+    from contacts_app import services
+
+    own = Contact.objects.filter(owner=alice).exclude(spark_id=None).order_by("pk").first()
+    return services.contact_tag_add(account=alice, user=alice.user, contact=own, tag="Next Check")
+
+
+@pytest.mark.parametrize("target", ["foo", "contacts:list", "attention", "foo.bar", "", " /x", "/\\evil.example",
+                                    "/ok\nLocation: https://evil.example/"])
+def test_a_next_that_is_not_a_local_path_falls_back_to_the_default(alice_client, target):
+    alice, client = alice_client
+    write = _alices_write(alice)
+    own = write.contact
+    urls = {
+        reverse("contacts:write_retry", args=[write.pk]): reverse("contacts:attention"),
+        reverse("contacts:write_discard", args=[write.pk]): reverse("contacts:attention"),
+        reverse("contacts:write_undo", args=[write.pk]): reverse("contacts:list"),
+        reverse("contacts:connect", args=[own.pk]): reverse("contacts:detail", args=[own.pk]),
+    }
+    for url, default in urls.items():
+        resp = client.post(url, {"next": target})
+        assert resp.status_code == 302, f"{url} next={target!r} -> {resp.status_code}"
+        assert resp.headers["Location"] == default, f"{url} next={target!r} -> {resp.headers['Location']}"
+
+
+def test_a_local_next_is_followed(alice_client):
+    alice, client = alice_client
+    write = _alices_write(alice)
+    resp = client.post(reverse("contacts:write_retry", args=[write.pk]), {"next": "/sharing/?contact=1"})
+    assert resp.headers["Location"] == "/sharing/?contact=1"
+
+
+def test_the_oauth_callback_never_echoes_the_error_description_and_keeps_the_pending_link(alice_client):
+    _, client = alice_client
+    session = client.session
+    session["oauth_state"] = "pending-state"
+    session.save()
+    bait = "Your account is suspended, call +1 555 0100 at https://evil.example/"
+    resp = client.get(reverse("contacts:link_callback"), {"error": "access_denied", "error_description": bait},
+                      follow=True)
+    body = resp.content.decode()
+    assert resp.status_code == 200
+    assert "evil.example" not in body and "555 0100" not in body
+    assert "flexmls did not link your account (access_denied)" in body
+    assert client.session.get("oauth_state") == "pending-state"
+
+    odd = client.get(reverse("contacts:link_callback"), {"error": "<b>call us now</b>"}, follow=True)
+    assert "call us now" not in odd.content.decode()
+    assert "flexmls did not link your account." in odd.content.decode()
+    forged = client.get(reverse("contacts:link_callback"), {"code": "x", "state": "forged"})
+    assert forged.status_code == 302
+    assert client.session.get("oauth_state") == "pending-state", "a forged callback dropped the pending attempt"
+    assert client.get(reverse("contacts:link_callback"), {"code": "x", "state": "état"}).status_code == 302
