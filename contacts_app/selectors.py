@@ -11,6 +11,8 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from crm.safeinput import storable_text
+
 from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite, SyncState
 
 # Each sort is the exact reverse or the exact order of one index on Contact (see Contact.Meta.indexes).
@@ -50,7 +52,9 @@ class ContactQuery:
     @classmethod
     def from_params(cls, params) -> ContactQuery:
         query = cls(
-            q=params.get("q", "")[:200], tag=params.get("tag", "")[:1000], status=params.get("status", ""),
+            # Cleaned here too: bulk actions decode a query string of their own, which the middleware never sees.
+            q=storable_text(params.get("q", ""))[:200], tag=storable_text(params.get("tag", ""))[:1000],
+            status=params.get("status", ""),
             band=params.get("band", ""), sort=params.get("sort", "name"),
         )
         if query.sort not in SORTS:

@@ -13,9 +13,10 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.safeinput import local_next
 from crm.spark import SparkError
 from crm.spark.oauth import authorize_url
 
@@ -267,12 +268,8 @@ def write_discard(request, account, pk: int):
 
 
 def _back(request, default: str | None = None) -> str:
-    """The POSTed `next`, only if it stays on this site."""
-    nxt = request.POST.get("next", "")
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-        return nxt
-    return default or reverse("contacts:attention")
+    """The posted `next` if it is a path on this site, else `default` (the attention list)."""
+    return local_next(request, default or reverse("contacts:attention"))
 
 
 @agent_required
@@ -359,16 +356,26 @@ def link_start(request):
     return redirect(authorize_url(state, redirect_uri))
 
 
+# The error codes of RFC 6749 4.1.2.1: the only part of an error response the agent is shown.
+OAUTH_ERROR_CODES = frozenset({"invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+                               "invalid_scope", "server_error", "temporarily_unavailable"})
+
+
 @login_required
 @require_GET
 def link_callback(request):
-    expected = request.session.pop("oauth_state", None)
+    # The pending attempt survives an error or a forged callback: only the matching state uses it up.
+    expected = request.session.get("oauth_state")
     if request.GET.get("error"):
-        messages.error(request, f"flexmls did not link your account: {request.GET.get('error_description') or request.GET['error']}.")
+        # Spark's own words are not shown: anyone can send an agent here with an error_description of their choice.
+        code = request.GET["error"]
+        known = f" ({code})" if code in OAUTH_ERROR_CODES else ""
+        messages.error(request, f"flexmls did not link your account{known}. Please try linking again.")
         return redirect("contacts:list")
-    if not expected or not secrets.compare_digest(expected, request.GET.get("state", "")):
+    if not expected or not secrets.compare_digest(expected.encode(), request.GET.get("state", "").encode()):
         messages.error(request, "That link attempt expired or did not start here; please try again.")
         return redirect("contacts:list")
+    request.session.pop("oauth_state", None)
     redirect_uri = request.build_absolute_uri(reverse("contacts:link_callback"))
     try:
         account = spark_account_link_oauth(user=request.user, code=request.GET.get("code", ""),

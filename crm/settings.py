@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.middleware.UnstorableInputMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as axes asks: it turns a locked-out login into the login page with the lockout message.
     "axes.middleware.AxesMiddleware",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts_app.services import WriteRefused
 from contacts_app.views import agent_required
+from crm.safeinput import local_next
 
 from . import bulk, selectors, services
 from .forms import BulkScheduleForm, ScheduleForm
@@ -61,11 +61,15 @@ def default_schedule(request, account):
                                    webhook_id=webhook)
     status = 200
     if request.method == "POST":
-        try:
-            if request.POST.get("action") == "remove":
+        if request.POST.get("action") == "remove":
+            # A double click, or a second tab: the schedule is already gone, which is what the agent wanted.
+            try:
                 services.default_schedule_remove(account=account, user=request.user)
                 messages.success(request, "Default schedule removal sent to flexmls.")
-                return redirect("newsfeeds:default_schedule")
+            except WriteRefused as exc:
+                messages.info(request, str(exc))
+            return redirect("newsfeeds:default_schedule")
+        try:
             form = ScheduleForm(request.POST, prefix="default", webhook_id=webhook)
             if form.is_valid():
                 services.default_schedule_set(account=account, user=request.user, choice=form.choice)
@@ -92,11 +96,18 @@ def _preview_for(form: ScheduleForm) -> selectors.ScheduleView | None:
 
 
 def _safe_next(request) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return None
+    """The `next` the feed form came with, if it is a path on this site."""
+    return local_next(request, "") or None
+
+
+def _feed_schedule_remove(request, account, feed) -> str:
+    """The notice for a removal. The only refusal is a feed without a schedule of its own (a double click, or a
+    feed on the default): said as a notice, since there is no form here to carry an error."""
+    try:
+        services.feed_schedule_remove(account=account, user=request.user, feed=feed)
+    except WriteRefused:
+        return "That feed had no schedule of its own; it already uses your default schedule."
+    return "Own schedule removed; this feed falls back to your default schedule."
 
 
 @agent_required
@@ -110,8 +121,7 @@ def feed_schedule(request, account, pk: int):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "remove":
-                services.feed_schedule_remove(account=account, user=request.user, feed=feed)
-                notice = "Own schedule removed; this feed falls back to your default schedule."
+                notice = _feed_schedule_remove(request, account, feed)
             else:
                 form = feed_form(fv, request.POST)
                 if form.is_valid():

@@ -84,3 +84,34 @@ def test_preview_shows_sentence_and_five_times_or_the_reason(alice):
     html = client.get("/newsfeeds/preview/", {"prefix": "default", "default-frequency": "Instant",
                                               "default-days_of_month": ["3"]}).content.decode()
     assert "An Instant schedule takes no hours or days" in html
+
+
+def test_removing_a_schedule_the_feed_does_not_have_says_so_and_returns_to_the_page(alice):
+    feed = NewsFeed.objects.filter(account=alice).first()
+    Schedule.objects.filter(feed=feed).delete()
+    client = client_for("alice")
+    resp = client.post(f"/newsfeeds/{feed.pk}/", {"action": "remove", "next": "/newsfeeds/"}, follow=True)
+    assert resp.status_code == 200
+    assert resp.redirect_chain == [("/newsfeeds/", 302)]
+    assert "That feed had no schedule of its own" in resp.content.decode()
+    htmx = client.post(f"/newsfeeds/{feed.pk}/", {"action": "remove"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 200 and "That feed had no schedule of its own" in htmx.content.decode()
+    assert not SparkWrite.objects.exists()
+
+
+def test_removing_a_default_schedule_that_is_not_there_says_so(alice):
+    Schedule.objects.filter(account=alice, feed__isnull=True).delete()
+    resp = client_for("alice").post("/newsfeeds/schedule/", {"action": "remove"}, follow=True)
+    assert resp.status_code == 200
+    assert "There is no default schedule to remove" in resp.content.decode()
+    assert not SparkWrite.objects.exists()
+
+
+@pytest.mark.parametrize("target", ["foo", "newsfeeds:index", "//evil.example/", "https://evil.example/"])
+def test_a_next_that_is_not_a_local_path_returns_to_the_feed(alice, target):
+    feed = NewsFeed.objects.filter(account=alice, notifications_active=True, active=True).first()
+    resp = client_for("alice").post(f"/newsfeeds/{feed.pk}/", {
+        f"f{feed.pk}-frequency": "Scheduled", f"f{feed.pk}-hours": ["6"], "action": "save", "next": target})
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/newsfeeds/{feed.pk}/"
+    page = client_for("alice").get(f"/newsfeeds/{feed.pk}/", {"next": target}).content.decode()
+    assert f'name="next" value="{target}"' not in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 from django.test import Client
 
@@ -82,3 +84,29 @@ def test_form_needs_something_to_share(alice):
     assert resp.status_code == 422 and "Choose one of your saved searches." in resp.content.decode()
     resp = client_for(alice).post("/sharing/new/", {"what": "listings", "link_type": "Indirect"})
     assert resp.status_code == 422 and "Select at least one listing." in resp.content.decode()
+
+
+@pytest.mark.parametrize(("url", "params"), [
+    ("/sharing/", {"contact": "\x00", "page": "\x00"}),
+    ("/sharing/new/", {"q": "fargo\x00"}),
+    ("/sharing/new/", {"listings": ["\x00"], "contacts": "1\x00"}),
+    ("/sharing/new/", {"contact_q": "ann\x00"}),
+    ("/sharing/new/listings/", {"q": "a\x00", "listings": "x\x00"}),
+    ("/sharing/new/contacts/", {"contact_q": "\x00"}),
+])
+def test_a_nul_in_a_search_or_selection_is_a_clear_400(alice, url, params):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice.user)
+    resp = client.get(url, params)
+    assert resp.status_code == 400
+    assert "a character we can't store (a NUL byte)" in unescape(resp.content.decode())
+
+
+def test_a_nul_in_the_posted_link_form_is_a_clear_400(alice):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice.user)
+    listing = Listing.objects.first()
+    resp = client.post("/sharing/new/", {"what": "listings", "listings": [listing.spark_id, "\x00"],
+                                         "link_type": "Indirect", "contact_q": "\x00"})
+    assert resp.status_code == 400
+    assert not SharedLink.objects.exists()
