@@ -102,6 +102,7 @@ def test_sharing_sync_stores_a_saved_search_with_nul_in_its_name(fresh_sim, link
     assert _state(alice, "sharing").status == "idle"
 
 
+@pytest.mark.allows_tracebacks("the test plants a bug in the sync on purpose; the traceback is the expected log")
 @pytest.mark.parametrize("resource", ["newsfeeds", "sharing"])
 def test_other_syncs_stopped_by_an_unexpected_error_are_failed_not_left_running(fresh_sim, link_agent, monkeypatch,
                                                                                 resource):
