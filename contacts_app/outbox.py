@@ -38,7 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.spark import SparkClient, SparkError
-from crm.spark.errors import SparkAuthError, SparkConflict, SparkNotFound
+from crm.spark.errors import SparkAuthError, SparkConflict, SparkNotFound, SparkRateLimited
 from crm.spark.ratelimit import RateLimitTimeout
 from crm.spark.records import ContactRecord, parse_timestamp
 
@@ -332,7 +332,7 @@ class _Unexpected(SparkError):
 def _unexpected_message(exc: Exception) -> str:
     detail = (str(exc).strip().splitlines() or [""])[0][:200]
     what = "the database refused a change" if isinstance(exc, DatabaseError) else "an internal error occurred"
-    return f"Not sent yet: {what} ({type(exc).__name__}{': ' + detail if detail else ''})."
+    return f"Not sent: {what} ({type(exc).__name__}{': ' + detail if detail else ''})."
 
 
 # -- the delivery loop ------------------------------------------------------------------------------------
@@ -436,12 +436,16 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
             attempts=F("attempts") - 1, **fields
         )
         return "waiting-for-link"
-    if spark is not None and spark.retryable and write.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+    rate_limited = isinstance(exc, SparkRateLimited)
+    if spark is not None and spark.retryable and not rate_limited and write.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         message = (f"Gave up after {write.attempts} attempts, each of which failed. The last one: {message} "
                    "Retry it, or discard it.")
         fields["spark_message"] = message
     elif spark is not None and spark.retryable:
         delay = max(backoff_delay(write.attempts), spark.retry_after or 0)
+        if rate_limited:
+            # Spark asked us to slow down; it did not fail the write. Not counted towards OUTBOX_MAX_ATTEMPTS.
+            fields["attempts"] = F("attempts") - 1
         SparkWrite.objects.filter(pk=write.pk).update(
             status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(seconds=delay), **fields
         )
