@@ -116,7 +116,7 @@ def agents_resync(*, accounts: Iterable[SparkAccount]) -> int:
 @transaction.atomic
 def contact_transfer_by_broker(*, user, contact: Contact, target: TransferTarget, bulk_job=None,
                                prefer_mls_admin: bool = False) -> SparkWrite:
-    contact = Contact.objects.select_for_update().select_related("owner").get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=contact.pk)
     owner = contact.owner
     if contact.pending_delete:
         raise WriteRefused(f"{contact.display_name} is being deleted.")

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from . import services
 from .models import BulkJob, Contact, SparkAccount, SparkWrite
+from .outbox import contacts_lock
+
+log = logging.getLogger(__name__)
 
 MAX_BULK = 50_000
+CHUNK = 200
+BULK_PREPARE_MAX_TRIES = 3
+
+
+def _claim_ttl() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.OUTBOX_CLAIM_S)
 
 
 @transaction.atomic
@@ -33,24 +45,99 @@ def bulk_job_start(*, account: SparkAccount, user, kind: str, contact_ids: list[
     return job
 
 
+def bulk_job_claim(job_id: int) -> BulkJob | None:
+    """Claim a job's preparation with one conditional UPDATE: one worker at a time, and a claim whose worker died
+    runs out (the sweep then hands the job to another)."""
+    now = timezone.now()
+    claimed = (
+        BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.PREPARING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + _claim_ttl(), prepare_tries=F("prepare_tries") + 1, updated_at=now)
+    )
+    if not claimed:
+        return None
+    return BulkJob.objects.select_related("account", "created_by").get(pk=job_id)
+
+
 def bulk_job_prepare(*, job: BulkJob) -> int:
-    """Create the job's outbox writes in chunks (each chunk one transaction); the outbox delivers them."""
-    if job.status != BulkJob.Status.PREPARING:
+    """Create the job's outbox writes in chunks (each chunk one transaction); the outbox delivers them.
+
+    Safe to run again: contacts that already have their write are skipped. An error stops this run and is kept
+    on the job; the sweep runs it again, and after BULK_PREPARE_MAX_TRIES the job stops with the reason."""
+    job = bulk_job_claim(job.pk)
+    if job is None:
         return 0
+    try:
+        created = _prepare(job)
+    except Exception as exc:
+        log.exception("bulk job %s: preparation failed", job.pk)
+        _prepare_failed(job, f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}".rstrip(": "))
+        return 0
+    BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
+        status=BulkJob.Status.RUNNING, claimed_until=None, failure_reason="", updated_at=timezone.now()
+    )
+    return created
+
+
+def _prepare(job: BulkJob) -> int:
     done = set(job.writes.values_list("contact_id", flat=True))
     created = 0
     todo = [pk for pk in job.contact_ids if pk not in done]
-    for start in range(0, len(todo), 200):
-        chunk = todo[start:start + 200]
+    for start in range(0, len(todo), CHUNK):
         with transaction.atomic():
-            for contact in Contact.objects.filter(owner=job.account, pk__in=chunk):
+            # The lock order of outbox.py: the chunk's contacts at once, in pk order; then their writes.
+            for contact in contacts_lock(account=job.account, ids=todo[start:start + CHUNK]):
                 try:
-                    _one(job, contact)
+                    _one(job, contact)  # each service is its own savepoint: a refusal undoes only itself
                     created += 1
                 except services.WriteRefused:
                     continue
-    BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.RUNNING, updated_at=timezone.now())
+        # The heartbeat: a live preparation keeps its claim however many chunks it has.
+        BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
+            claimed_until=timezone.now() + _claim_ttl(), updated_at=timezone.now()
+        )
     return created
+
+
+def _prepare_failed(job: BulkJob, error: str) -> None:
+    """Give the job back to the sweep, or stop it with the reason once it has had its tries."""
+    now = timezone.now()
+    queued = job.writes.count()
+    if job.prepare_tries >= BULK_PREPARE_MAX_TRIES:
+        reason = (f"Preparation stopped after {job.prepare_tries} tries ({error}); {queued} of {job.total} "
+                  "changes were queued and go out, the others were not made.")
+        BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
+            status=BulkJob.Status.FAILED, claimed_until=None, failure_reason=reason, finished_at=now, updated_at=now
+        )
+        log.warning("bulk job %s stopped: %s", job.pk, error)
+        return
+    # The error is kept for the reason shown if the job stops; the sweep gives it its next try.
+    BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
+        claimed_until=None, failure_reason=error, updated_at=now
+    )
+
+
+def bulk_jobs_sweep() -> int:
+    """Resume bulk jobs whose preparation died (worker killed, exception, lost message); stop the ones out of tries.
+    Run by the outbox sweep."""
+    from .tasks import run_bulk_job
+
+    now = timezone.now()
+    stale = (
+        BulkJob.objects.filter(status=BulkJob.Status.PREPARING)
+        .exclude(params__has_key="offboarding")  # offboarding prepares through its own runner
+        .filter(Q(claimed_until__lt=now) | Q(
+            claimed_until__isnull=True, updated_at__lt=now - dt.timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_S)))
+    )
+    resumed = 0
+    for job in stale.select_related("account"):
+        if job.prepare_tries >= BULK_PREPARE_MAX_TRIES:
+            died = job.claimed_until is not None or not job.failure_reason
+            _prepare_failed(job, "its worker stopped before it finished" if died else job.failure_reason)
+            continue
+        run_bulk_job.delay(job.pk)
+        resumed += 1
+    return resumed
 
 
 def _one(job: BulkJob, contact: Contact) -> None:

@@ -238,6 +238,7 @@ class BulkJob(TimeStamped):
         PREPARING = "preparing", "Preparing"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
+        FAILED = "failed", "Stopped"
 
     account = models.ForeignKey(SparkAccount, on_delete=models.CASCADE, related_name="bulk_jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -248,6 +249,11 @@ class BulkJob(TimeStamped):
     total = models.PositiveIntegerField(default=0)
     source = models.CharField(max_length=10, default="bulk")
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Preparation is claimed like a write: a worker that dies mid-way lets its claim run out and the outbox sweep
+    # hands the job to another (up to BULK_PREPARE_MAX_TRIES, then the job stops with `failure_reason`).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    prepare_tries = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
 
     def describe(self) -> str:
         label = self.get_kind_display()
@@ -300,6 +306,8 @@ class SparkWrite(TimeStamped):
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When it was first sent (or sent again "
+                                            "by the agent's Retry)")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     spark_status = models.IntegerField(null=True, blank=True)

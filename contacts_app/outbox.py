@@ -4,6 +4,23 @@ A write is claimed by a conditional UPDATE (queued → in flight), so a redelive
 worker does nothing. A retryable failure puts it back in the queue with backoff; a permanent one marks it
 failed with Spark's message for the agent to retry or discard. A claim that outlives its worker (SIGKILL)
 expires and the sweep puts the write back; every handler is safe to run again after an unknown outcome.
+No write is retried forever: after settings.OUTBOX_MAX_ATTEMPTS failed attempts (Spark's errors or our own, such
+as an IntegrityError) it is marked failed with the reason, for the agent to retry or discard.
+
+Lock order — every transaction that locks rows takes them in this order, and only the levels it needs:
+
+    1. the agent's SparkAccount row                       account_lock()
+       (then that agent's rows in other apps' tables, e.g. a news feed's schedule)
+    2. that agent's Contact rows, in ascending pk          contact_lock() / contacts_lock()
+    3. SparkWrite and BulkJob rows                         write_contact_lock() first; claims, retry, discard, undo
+
+Never lock a row of an earlier level after one of a later level in the same transaction. Rows are locked
+FOR NO KEY UPDATE (select_for_update(no_key=True)), never plain FOR UPDATE: every INSERT of a row with a foreign
+key takes FOR KEY SHARE on the row it points to (a SparkWrite or AuditEvent on its account and its contact), and
+FOR UPDATE conflicts with that. With FOR UPDATE on the account, each write_record() was a hidden account lock taken
+after the contact locks — the deadlock between a bulk job's preparation (contacts, then the account through the
+foreign key) and a news feed schedule change (the account, then the feed's contact). An UPDATE of a contact's
+ordinary columns takes FOR NO KEY UPDATE itself, so it counts as a level-2 lock.
 """
 
 from __future__ import annotations
@@ -15,19 +32,49 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.spark import SparkClient, SparkError
-from crm.spark.errors import SparkAuthError, SparkConflict, SparkNotFound
+from crm.spark.errors import SparkAuthError, SparkConflict, SparkNotFound, SparkRateLimited
 from crm.spark.ratelimit import RateLimitTimeout
 from crm.spark.records import ContactRecord, parse_timestamp
 
-from .models import AuditEvent, Contact, SparkWrite, build_search_text
+from .models import AuditEvent, Contact, SparkAccount, SparkWrite, build_search_text
 from .spark import client_for_account
 
 log = logging.getLogger(__name__)
+
+# Spark's timestamps are whole seconds and its clock is not ours: a contact created up to this long before our
+# first attempt may still be the one that attempt created.
+CREATE_CLOCK_SLACK = dt.timedelta(seconds=5)
+
+
+# -- locks, in the order above ----------------------------------------------------------------------------
+
+
+def account_lock(account_id: int) -> None:
+    """Level 1: one change at a time to what is kept per agent (e.g. "only one default schedule")."""
+    list(SparkAccount.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk", flat=True))
+
+
+def contact_lock(*, account: SparkAccount, pk: int) -> Contact:
+    """Level 2, one contact (the agent's own: another agent's contact is not found)."""
+    return Contact.objects.select_for_update(no_key=True, of=("self",)).get(pk=pk, owner=account)
+
+
+def write_contact_lock(write: SparkWrite) -> None:
+    """Level 2 before a change to the write itself (level 3): retry, discard and undo change both."""
+    if write.contact_id:
+        list(Contact.objects.select_for_update(no_key=True).filter(pk=write.contact_id).values_list("pk", flat=True))
+
+
+def contacts_lock(*, account: SparkAccount, ids: list[int]) -> list[Contact]:
+    """Level 2, many contacts: all locked by one statement, in ascending pk."""
+    return list(Contact.objects.select_for_update(no_key=True, of=("self",)).filter(owner=account, pk__in=ids)
+                .order_by("pk"))
 
 
 def _claim_ttl() -> dt.timedelta:
@@ -123,37 +170,65 @@ def sparkql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _find_landed_create(client: SparkClient, attrs: dict, *, since: dt.datetime | None = None) -> str | None:
+def _find_landed_create(client: SparkClient, write: SparkWrite, attrs: dict) -> str | None:
     """After a create whose outcome is unknown, look for it before posting again (Spark has no idempotency keys).
-    With `since`, only a contact Spark created after that moment counts (never an older one with the same e-mail)."""
+
+    Only a contact Spark created after this write was first sent counts (less a little clock slack), and only one
+    that no other row of the store holds: an older contact with the same name (a create without an e-mail is
+    looked up by name) or the same e-mail is never taken for ours — adopting it would give two rows one Spark id.
+    """
     email, name = attrs.get("PrimaryEmail"), attrs.get("DisplayName", "")
     if email:
         expr = f"PrimaryEmail Eq {sparkql_string(email)}"
     else:
         expr = f"DisplayName Eq {sparkql_string(name)}"
+    since = (write.first_attempt_at or write.created_at) - CREATE_CLOCK_SLACK
     resp = client.request("GET", "/contacts", params={"_filter": expr, "_limit": 25})
+    candidates = []
     for item in resp.results:
         if item.get("DisplayName") != name or (email and item.get("PrimaryEmail") != email):
             continue
-        created = parse_timestamp(item.get("CreatedTimestamp"))
-        if since is not None and (created is None or created < since):
+        created = parse_timestamp(item.get("CreatedTimestamp")) or parse_timestamp(item.get("ModificationTimestamp"))
+        if created is None or created < since:
             continue
-        return str(item["Id"])
+        candidates.append((created, str(item["Id"])))
+    for _created, spark_id in sorted(candidates):
+        if _spark_id_free_for(write, spark_id):
+            return spark_id
     return None
+
+
+def _sent_before(write: SparkWrite) -> bool:
+    """Whether an earlier attempt may have reached Spark. The claim sets first_attempt_at only on the first one
+    (to its own `now`, as updated_at), and the agent's Retry restarts `attempts` but keeps first_attempt_at."""
+    return write.attempts > 1 or (write.first_attempt_at is not None and write.first_attempt_at < write.updated_at)
+
+
+def _spark_id_free_for(write: SparkWrite, spark_id: str) -> bool:
+    """True when no other row of the store holds `spark_id`. A row the sync brought in after our first attempt,
+    that nobody has changed here since, is the sync's copy of our own landed create: it gives way to ours."""
+    others = Contact.objects.filter(spark_id=spark_id).exclude(pk=write.contact_id)
+    if not others.exists():
+        return True
+    since = write.first_attempt_at or write.created_at
+    sync_copy = others.filter(owner_id=write.account_id, created_at__gte=since, writes__isnull=True)
+    with transaction.atomic():
+        sync_copy.delete()
+        return not others.exists()
 
 
 def _deliver_create(client: SparkClient, write: SparkWrite) -> None:
     attrs = write.payload["attributes"]
     contact = write.contact
     spark_id = contact.spark_id if contact is not None and contact.spark_id else None
-    if spark_id is None and write.attempts > 1:
-        spark_id = _find_landed_create(client, attrs)
+    if spark_id is None and _sent_before(write):
+        spark_id = _find_landed_create(client, write, attrs)
     if spark_id is None:
         try:
             resp = client.request("POST", "/contacts", data=attrs)
         except SparkConflict:
-            # A duplicate of... our own earlier attempt? Adopt it if Spark created it after this write was made.
-            spark_id = _find_landed_create(client, attrs, since=write.created_at - dt.timedelta(seconds=5))
+            # A duplicate of... our own earlier attempt? Adopt it only if it is one (see _find_landed_create).
+            spark_id = _find_landed_create(client, write, attrs)
             if spark_id is None:
                 raise
         else:
@@ -249,7 +324,15 @@ _Permanent = Permanent
 
 
 class _Unexpected(SparkError):
+    """An error of ours (a bug, an IntegrityError, a DataError): retried like a 5xx, and counted like one."""
+
     retryable = True
+
+
+def _unexpected_message(exc: Exception) -> str:
+    detail = (str(exc).strip().splitlines() or [""])[0][:200]
+    what = "the database refused a change" if isinstance(exc, DatabaseError) else "an internal error occurred"
+    return f"Not sent: {what} ({type(exc).__name__}{': ' + detail if detail else ''})."
 
 
 # -- the delivery loop ------------------------------------------------------------------------------------
@@ -261,7 +344,7 @@ def write_claim(write_id: int) -> SparkWrite | None:
         SparkWrite.objects.filter(pk=write_id, status=SparkWrite.Status.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(status=SparkWrite.Status.IN_FLIGHT, claimed_until=now + _claim_ttl(),
-                attempts=F("attempts") + 1, updated_at=now)
+                attempts=F("attempts") + 1, first_attempt_at=Coalesce(F("first_attempt_at"), now), updated_at=now)
     )
     if not claimed:
         return None
@@ -312,9 +395,10 @@ def write_deliver(write_id: int) -> str:
     except _Permanent as exc:
         return _settle_failure(write, exc)
     except Exception as exc:
-        # A bug of ours must not lose the write: it stays queued, retried with backoff, and is logged.
+        # A bug of ours must not lose the write: it is retried with backoff and logged, and once it has failed
+        # OUTBOX_MAX_ATTEMPTS times it is shown failed with the error (never an endless loop).
         log.exception("write %s: unexpected error", write.pk)
-        return _settle_failure(write, _Unexpected(f"Not sent yet: an internal error occurred ({type(exc).__name__})."))
+        return _settle_failure(write, _Unexpected(_unexpected_message(exc)))
     finally:
         contact_write_state_refresh(write.contact_id)
     _kick_next(write)
@@ -345,12 +429,23 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
         from .linking import spark_account_mark_broken
 
         spark_account_mark_broken(account=write.account, message=message)
+        # Not counted as an attempt: the write waits for the agent to link again (the banner says so), it does
+        # not spin.
         SparkWrite.objects.filter(pk=write.pk).update(
-            status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(minutes=10), **fields
+            status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(minutes=10),
+            attempts=F("attempts") - 1, **fields
         )
         return "waiting-for-link"
-    if spark is not None and spark.retryable:
+    rate_limited = isinstance(exc, SparkRateLimited)
+    if spark is not None and spark.retryable and not rate_limited and write.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        message = (f"Gave up after {write.attempts} attempts, each of which failed. The last one: {message} "
+                   "Retry it, or discard it.")
+        fields["spark_message"] = message
+    elif spark is not None and spark.retryable:
         delay = max(backoff_delay(write.attempts), spark.retry_after or 0)
+        if rate_limited:
+            # Spark asked us to slow down; it did not fail the write. Not counted towards OUTBOX_MAX_ATTEMPTS.
+            fields["attempts"] = F("attempts") - 1
         SparkWrite.objects.filter(pk=write.pk).update(
             status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(seconds=delay), **fields
         )
@@ -382,7 +477,8 @@ def _kick_next(write: SparkWrite) -> None:
 
 
 def outbox_sweep() -> int:
-    """Put back writes whose worker died, and dispatch every write that is due. Run by beat."""
+    """Put back writes whose worker died, and dispatch every write that is due; resume bulk jobs whose preparation
+    died. Run by beat."""
     now = timezone.now()
     abandoned = list(SparkWrite.objects.filter(status=SparkWrite.Status.IN_FLIGHT, claimed_until__lt=now)
                      .values_list("pk", flat=True))
@@ -401,6 +497,9 @@ def outbox_sweep() -> int:
     due = sorted(set(due) | set(abandoned))
     for write_id in due:
         deliver_write.delay(write_id)
+    from .bulk import bulk_jobs_sweep
+
+    bulk_jobs_sweep()
     return len(due)
 
 

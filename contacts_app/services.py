@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm.spark.records import TAG_MAX_LENGTH
 
 from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite
-from .outbox import contact_write_state_refresh
+from .outbox import contact_lock, contact_write_state_refresh, write_contact_lock
 
 
 @transaction.atomic
@@ -131,7 +131,7 @@ def contact_create(*, account: SparkAccount, user, attributes: dict, source: str
 @transaction.atomic
 def contact_update(*, account: SparkAccount, user, contact: Contact, changes: dict, source: str = "page") -> SparkWrite | None:
     """Send only the fields the agent changed; Spark keeps its values for the others."""
-    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact = contact_lock(account=account, pk=contact.pk)
     before = {name: contact.attributes.get(name, "") for name in changes}
     changes = {k: v for k, v in changes.items() if before.get(k, "") != v}
     if not changes:
@@ -152,7 +152,7 @@ def contact_tag_add(*, account: SparkAccount, user, contact: Contact, tag: str, 
         raise WriteRefused("A tag can't be empty.")
     if len(tag) > TAG_MAX_LENGTH:
         raise WriteRefused(f"A tag can be at most {TAG_MAX_LENGTH} characters.")
-    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact = contact_lock(account=account, pk=contact.pk)
     before = list(contact.tags)
     if tag not in contact.tags:
         contact.tags = [*contact.tags, tag]
@@ -166,7 +166,7 @@ def contact_tag_add(*, account: SparkAccount, user, contact: Contact, tag: str, 
 @transaction.atomic
 def contact_tag_remove(*, account: SparkAccount, user, contact: Contact, tag: str, source: str = "page",
                        bulk_job: BulkJob | None = None) -> SparkWrite:
-    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact = contact_lock(account=account, pk=contact.pk)
     before = list(contact.tags)
     contact.tags = [t for t in contact.tags if t != tag]
     contact.save(update_fields=["tags", "updated_at"])
@@ -182,7 +182,7 @@ def contact_transfer(*, account: SparkAccount, user, contact: Contact, owner_id:
                      source: str = "page", bulk_job: BulkJob | None = None) -> SparkWrite:
     if owner_id == account.spark_user_id:
         raise WriteRefused("The contact already belongs to you.")
-    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact = contact_lock(account=account, pk=contact.pk)
     write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.TRANSFER,
                     payload={"owner_id": owner_id, "owner_name": owner_name}, source=source,
                     before={"OwnerId": account.spark_user_id}, after={"OwnerId": owner_id}, bulk_job=bulk_job)
@@ -192,7 +192,7 @@ def contact_transfer(*, account: SparkAccount, user, contact: Contact, owner_id:
 
 @transaction.atomic
 def contact_connect(*, account: SparkAccount, user, contact: Contact, source: str = "page") -> SparkWrite:
-    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact = contact_lock(account=account, pk=contact.pk)
     if contact.record_status == Contact.RecordStatus.CONNECTED:
         raise WriteRefused("This contact is already connected.")
     write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CONNECT,
@@ -207,7 +207,7 @@ def contact_delete(*, account: SparkAccount, user, contact: Contact, source: str
                    bulk_job: BulkJob | None = None, undo_s: int | None = None) -> SparkWrite:
     """Hide the contact at once; the delete goes to Spark only after the undo window."""
     undo_s = settings.UNDO_WINDOW_S if undo_s is None else undo_s
-    contact = Contact.objects.select_for_update().get(pk=contact.pk, owner=account)
+    contact = contact_lock(account=account, pk=contact.pk)
     contact.pending_delete = True
     contact.save(update_fields=["pending_delete", "updated_at"])
     write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.DELETE,
@@ -221,6 +221,7 @@ def contact_delete(*, account: SparkAccount, user, contact: Contact, source: str
 @transaction.atomic
 def contact_delete_undo(*, account: SparkAccount, user, write: SparkWrite) -> bool:
     """Cancel a delete still inside its undo window. False if it has already gone out."""
+    write_contact_lock(write)
     cancelled = SparkWrite.objects.filter(
         pk=write.pk, account=account, kind=SparkWrite.Kind.DELETE, status=SparkWrite.Status.QUEUED, attempts=0
     ).update(status=SparkWrite.Status.CANCELLED, updated_at=timezone.now())
@@ -238,6 +239,7 @@ def contact_delete_undo(*, account: SparkAccount, user, write: SparkWrite) -> bo
 
 @transaction.atomic
 def write_retry(*, account: SparkAccount, user, write: SparkWrite, source: str = "page") -> bool:
+    write_contact_lock(write)
     retried = SparkWrite.objects.filter(pk=write.pk, account=account, status=SparkWrite.Status.FAILED).update(
         status=SparkWrite.Status.QUEUED, next_attempt_at=None, attempts=0, updated_at=timezone.now()
     )
@@ -258,6 +260,7 @@ def write_retry(*, account: SparkAccount, user, write: SparkWrite, source: str =
 @transaction.atomic
 def write_discard(*, account: SparkAccount, user, write: SparkWrite, reason: str = "", source: str = "page") -> bool:
     """Give up a failed write. The contact goes back to Spark's copy at the next sync (a never-created one goes)."""
+    write_contact_lock(write)
     discarded = SparkWrite.objects.filter(pk=write.pk, account=account, status=SparkWrite.Status.FAILED).update(
         status=SparkWrite.Status.DISCARDED, discard_reason=reason, updated_at=timezone.now()
     )

@@ -261,6 +261,8 @@ OUTBOX_BACKOFF_BASE_S = env_float("OUTBOX_BACKOFF_BASE_S", 2.0, minimum=0.01)
 OUTBOX_BACKOFF_CAP_S = env_float("OUTBOX_BACKOFF_CAP_S", 300.0, minimum=0.1)
 OUTBOX_SWEEP_S = env_int("OUTBOX_SWEEP_S", 10, minimum=1)
 OUTBOX_SWEEP_GRACE_S = env_int("OUTBOX_SWEEP_GRACE_S", 5, minimum=0)
+# A write that fails this many times stops and is shown failed (no write is retried forever).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
 UNDO_WINDOW_S = env_int("UNDO_WINDOW_S", 10, minimum=0)
 ACTIVITY_MAX_AGE_S = env_int("ACTIVITY_MAX_AGE_S", 900, minimum=0)
 # The activity refresher reads every linked agent's contacts' 30-day series (and so their 7-day trend), most valuable

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from contacts_app.models import SparkAccount, SparkWrite
+from contacts_app.outbox import account_lock
 from contacts_app.services import WriteRefused, write_queue, write_record
 
 from .models import NewsFeed, Schedule, ScheduleBulkJob
@@ -21,8 +22,9 @@ def feed_target(feed: NewsFeed) -> str:
 
 
 def _lock_account(account: SparkAccount) -> None:
-    # One schedule change per agent at a time: the "only one default" rule holds without a race.
-    SparkAccount.objects.select_for_update().filter(pk=account.pk).first()
+    # One schedule change per agent at a time: the "only one default" rule holds without a race. The account is
+    # the first lock of the outbox's lock order (contacts_app/outbox.py): the feed's contact comes after it.
+    account_lock(account.pk)
 
 
 def _check(choice: ScheduleChoice, webhook_id: str = "") -> None:

@@ -212,3 +212,117 @@ def test_spark_down_banner_says_changes_are_queued(fresh_sim, alice, celery_work
     fresh_sim.clear_faults()
     wait_for(settled(write), timeout=30, message="the write once Spark is back")
     assert 'id="spark-down"' not in client.get("/contacts/").content.decode()
+
+
+# -- a retried create never adopts someone else's contact; no write retries forever ---------------------------
+
+
+def _pat_doe_already_there(sim, alice, case: str) -> Contact:
+    """Turn one of alice's contacts into an e-mail-less "Pat Doe": created years ago and in the store ("old"),
+    created a moment ago and in the store ("recent"), or created years ago and not yet synced ("unsynced")."""
+    if case == "recent":
+        spark_id = sim.control("POST", f"/_sim/agents/{alice.spark_user_id}/contacts", json={"count": 1}).json()["ids"][0]
+    else:
+        spark_id = Contact.objects.filter(owner=alice).exclude(spark_id=None).order_by("pk").first().spark_id
+    sim.control("PATCH", f"/_sim/contacts/{spark_id}", json={"DisplayName": "Pat Doe", "PrimaryEmail": None})
+    contacts_sync(account=alice, full=True)
+    old = Contact.objects.get(spark_id=spark_id)
+    assert old.display_name == "Pat Doe" and not old.primary_email
+    if case == "unsynced":
+        old.delete()
+    return old
+
+
+def _posted(sim, seq):
+    return [r for r in sim.requests_since(seq) if r["method"] == "POST" and r["path"] == "/v1/contacts"]
+
+
+@pytest.mark.parametrize("case", ["old", "recent", "unsynced"])
+def test_retried_create_without_email_never_adopts_an_older_namesake(fresh_sim, alice, celery_worker_proc, case):
+    old = _pat_doe_already_there(fresh_sim, alice, case)
+    fresh_sim.faults(error_rate=1.0, error_status=500)  # the first POST (and whatever follows) gets a 5xx
+    seq = fresh_sim.last_seq()
+    contact = services.contact_create(account=alice, user=alice.user, attributes={"DisplayName": "Pat Doe"})
+    write = contact.writes.get()
+    wait_for(lambda: any(r["status"] == 500 for r in _posted(fresh_sim, seq)), message="the first POST to fail")
+    fresh_sim.clear_faults()
+
+    wait_for(settled(write), timeout=40, message="the create to settle")
+    write.refresh_from_db()
+    assert write.status == "confirmed", write.spark_message
+    contact.refresh_from_db()
+    assert contact.spark_id and contact.spark_id != old.spark_id and contact.write_state == ""
+    assert sim_contact(fresh_sim, contact.spark_id)["DisplayName"] == "Pat Doe"
+    assert [r["status"] for r in _posted(fresh_sim, seq)][-1] in (200, 201)  # posted again, once it could be
+    if case != "unsynced":
+        assert Contact.objects.get(pk=old.pk).spark_id == old.spark_id  # the older one untouched
+    assert sim_contact(fresh_sim, old.spark_id)["DisplayName"] == "Pat Doe"
+
+
+def test_create_without_email_whose_answer_was_lost_is_found_not_posted_again(fresh_sim, alice, start_worker):
+    old = _pat_doe_already_there(fresh_sim, alice, "old")
+    start_worker(SPARK_READ_TIMEOUT="1")
+    fresh_sim.faults(latency_ms=2500)  # Spark applies the POST after our read timeout has given up on it
+    seq = fresh_sim.last_seq()
+    contact = services.contact_create(account=alice, user=alice.user, attributes={"DisplayName": "Pat Doe"})
+    write = contact.writes.get()
+    wait_for(lambda: SparkWrite.objects.get(pk=write.pk).spark_message != "", timeout=20,
+             message="the first attempt to time out")
+    fresh_sim.clear_faults()
+    wait_for(settled(write), timeout=40, message="the create to settle")
+    assert SparkWrite.objects.get(pk=write.pk).status == "confirmed"
+    assert len(_posted(fresh_sim, seq)) == 1
+    owner = alice.spark_user_id
+    pats = [c["Id"] for c in fresh_sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
+            if c.get("DisplayName") == "Pat Doe"]
+    assert len(pats) == 2
+    contact.refresh_from_db()
+    assert contact.spark_id in pats and contact.spark_id != old.spark_id
+
+
+def test_write_that_keeps_failing_stops_after_max_attempts(fresh_sim, alice, start_worker):
+    start_worker(OUTBOX_MAX_ATTEMPTS="3")
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    fresh_sim.faults(error_rate=1.0, error_status=500)
+    write = services.contact_tag_add(account=alice, user=alice.user, contact=contact, tag="Never")
+    wait_for(settled(write), timeout=40, message="the write to stop retrying")
+    write.refresh_from_db()
+    assert write.status == "failed" and write.attempts == 3
+    assert "after 3 attempts" in write.spark_message and write.spark_status == 500
+    assert Contact.objects.get(pk=contact.pk).write_state == "failed"
+    assert AuditEvent.objects.filter(write=write, outcome="failed").exists()
+    client = Client()
+    client.force_login(alice.user)
+    attention = client.get("/contacts/attention/").content.decode()
+    assert escape(write.spark_message) in attention
+
+    fresh_sim.clear_faults()  # the agent's Retry sends it again, with a fresh count
+    assert services.write_retry(account=alice, user=alice.user, write=write)
+    wait_for(settled(write), timeout=30, message="the retried write")
+    assert SparkWrite.objects.get(pk=write.pk).status == "confirmed"
+
+
+def test_an_error_of_ours_counts_too_and_stops_with_a_readable_reason(fresh_sim, alice, settings, monkeypatch):
+    from django.db import IntegrityError
+
+    from contacts_app import outbox
+
+    settings.OUTBOX_MAX_ATTEMPTS = 4
+    contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    write = services.contact_tag_add(account=alice, user=alice.user, contact=contact, tag="Clash")
+
+    def clash(client, write):
+        raise IntegrityError('duplicate key value violates unique constraint "contacts_app_contact_spark_id_key"')
+
+    monkeypatch.setitem(outbox.HANDLERS, SparkWrite.Kind.TAG_ADD, clash)
+    outcomes = []
+    for _ in range(10):  # what the worker would do, without the waits in between
+        outcomes.append(outbox.write_deliver(write.pk))
+        if outcomes[-1] == "failed":
+            break
+        SparkWrite.objects.filter(pk=write.pk).update(next_attempt_at=None)
+    assert outcomes == ["retry"] * 3 + ["failed"]
+    write.refresh_from_db()
+    assert write.status == "failed"
+    assert "after 4 attempts" in write.spark_message and "IntegrityError" in write.spark_message
+    assert "duplicate key" in write.spark_message
