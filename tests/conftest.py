@@ -156,6 +156,8 @@ def worker_env(sim, django_db_setup, django_db_blocker):
         "OUTBOX_CLAIM_S": "6",
         "OUTBOX_BACKOFF_BASE_S": "0.5",
         "OUTBOX_BACKOFF_CAP_S": "3",
+        # The fault storm outlasts many short backoffs; the attempt limit is tested on its own.
+        "OUTBOX_MAX_ATTEMPTS": "50",
     }
 
 

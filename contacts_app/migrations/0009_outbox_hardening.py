@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts_app', '0005_list_sort_indexes'),
+        ('contacts_app', '0008_activity_refresher'),
     ]
 
     operations = [
