@@ -137,10 +137,9 @@ def _upsert_contacts(account: SparkAccount, records: list[ContactRecord]) -> int
     now = timezone.now()
     ids = [r.id for r in records]
     # A row with a write on its way to Spark keeps the agent's version until the outbox settles it.
-    busy = set(
-        Contact.objects.filter(spark_id__in=ids).exclude(write_state=Contact.WriteState.SYNCED)
-        .values_list("spark_id", flat=True)
-    )
+    existing = {spark_id: (pk, state) for spark_id, pk, state in
+                Contact.objects.filter(spark_id__in=ids).values_list("spark_id", "pk", "write_state")}
+    busy = {spark_id for spark_id, (_, state) in existing.items() if state != Contact.WriteState.SYNCED}
     rows = [
         Contact(
             owner=account,
@@ -163,6 +162,8 @@ def _upsert_contacts(account: SparkAccount, records: list[ContactRecord]) -> int
         for r in records
         if r.id not in busy
     ]
+    # The upsert locks the rows it updates in the order given: contact pk order, as every other path (outbox.py).
+    rows.sort(key=lambda c: existing.get(c.spark_id, (float("inf"),))[0])
     Contact.objects.bulk_create(
         rows,
         update_conflicts=True,
