@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
+from django.conf import settings
+from django.db.models import Max
+from django.utils.timesince import timesince
 
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
@@ -84,10 +89,12 @@ class TransferForm(forms.Form):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
+        targets = list(transfer_targets(account))
         self.fields["owner_id"].choices = [("", "Choose an agent…")] + [
-            (a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name)
-            for a in transfer_targets(account)
+            (a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name) for a in targets
         ]
+        # Why the list is empty, for the agent (the directory fills from flexmls in the background).
+        self.empty_note = "" if targets else transfer_targets_note(account)
 
     def owner_name(self) -> str:
         entry = AgentDirectoryEntry.objects.filter(spark_user_id=self.cleaned_data["owner_id"]).first()
@@ -99,8 +106,28 @@ def transfer_targets(account):
     return qs if account.mls_admin else qs.filter(office_id=account.office_id)
 
 
+def directory_refreshed_at(account) -> dt.datetime | None:
+    """When the agents the account may transfer to were last fetched from flexmls (None: never)."""
+    qs = AgentDirectoryEntry.objects.all() if account.mls_admin else \
+        AgentDirectoryEntry.objects.filter(office_id=account.office_id)
+    return qs.aggregate(at=Max("fetched_at"))["at"]
+
+
+def transfer_targets_note(account) -> str:
+    """Why there is no one to transfer to: the directory is filled from flexmls in the background."""
+    every = settings.DIRECTORY_REFRESH_S
+    period = "hour" if every == 3600 else f"{every // 60} minutes" if every % 60 == 0 else f"{every} seconds"
+    whom = "No other agents in the MLS" if account.mls_admin else "No other agents in your office"
+    at = directory_refreshed_at(account)
+    when = f"last refreshed {timesince(at)} ago" if at else "it is being fetched now"
+    return f"{whom} yet — the directory is refreshed from flexmls every {period}; {when}."
+
+
 class BulkForm(forms.Form):
-    ACTIONS = [("tag_add", "Tag"), ("tag_remove", "Untag"), ("transfer", "Transfer"), ("delete", "Delete")]
+    ACTIONS = [("tag_add", "Tag"), ("tag_remove", "Untag"), ("transfer", "Transfer"), ("delete", "Delete"),
+               ("share", "Share listings…"), ("newsfeed_schedule", "Set news feed schedule…")]
+    # Share and the news feed schedule are pages of their own: the selection is carried there, not run here.
+    HANDED_OVER = ("share", "newsfeed_schedule")
     action = forms.ChoiceField(choices=ACTIONS)
     ids = forms.CharField(required=False)
     all_matching = forms.BooleanField(required=False)

@@ -51,9 +51,10 @@ def spark_account_link_oauth(*, user, code: str, redirect_uri: str) -> SparkAcco
         SparkWrite.objects.filter(pk__in=waiting).update(next_attempt_at=None, updated_at=timezone.now())
 
         def resume():
-            from .tasks import deliver_write, sync_agent_contacts
+            from .tasks import deliver_write, refresh_agent_directory, sync_agent_contacts
 
             sync_agent_contacts.delay(account.pk)
+            refresh_agent_directory.delay(account.pk)  # whom the agent may transfer to, before they need it
             for write_id in waiting:
                 deliver_write.delay(write_id)
 

@@ -20,6 +20,8 @@ def sync_agent_contacts(account_id: int, full: bool | None = None) -> dict:
     if account is None:
         return {"ran": False}
     result = sync.contacts_sync(account=account, full=full)
+    if result.ran and not result.error:
+        directory_refresh_if_stale(account)
     return {"ran": result.ran, "fetched": result.fetched, "removed": result.removed, "error": result.error}
 
 
@@ -60,6 +62,31 @@ def refresh_activity(contact_id: int) -> None:
 def refresh_agent_directory(account_id: int) -> int:
     account = SparkAccount.objects.filter(pk=account_id).first()
     return sync.agent_directory_refresh(account=account) if account else 0
+
+
+@shared_task
+def refresh_agent_directories() -> int:
+    """Beat: one directory refresh per office with a linked agent (an MLS admin's covers every office known)."""
+    chosen: dict[str, int] = {}
+    for account in SparkAccount.objects.filter(link_status=SparkAccount.LinkStatus.LINKED).order_by("pk"):
+        chosen.setdefault("mls" if account.mls_admin else account.office_id, account.pk)
+    for account_id in chosen.values():
+        refresh_agent_directory.delay(account_id)
+    return len(chosen)
+
+
+def directory_refresh_if_stale(account: SparkAccount) -> bool:
+    """Queue a refresh of the agents the account may transfer to when there are none yet or they are old."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .forms import directory_refreshed_at
+
+    at = directory_refreshed_at(account)
+    if at is not None and (timezone.now() - at).total_seconds() < settings.DIRECTORY_REFRESH_S:
+        return False
+    refresh_agent_directory.delay(account.pk)
+    return True
 
 
 @shared_task(acks_late=True)

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import Case, Value, When
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,9 +22,9 @@ from crm.spark import SparkError
 from crm.spark.oauth import authorize_url
 
 from . import bulk, selectors, services
-from .forms import FIELD_GROUPS, BulkForm, ContactForm, TagForm, TransferForm, transfer_targets
+from .forms import FIELD_GROUPS, BulkForm, ContactForm, TagForm, TransferForm, transfer_targets, transfer_targets_note
 from .linking import spark_account_link_oauth
-from .models import BulkJob, Contact
+from .models import BulkJob, Contact, SparkWrite
 from .selectors import BANDS, SORT_LABELS, STATUSES, ContactQuery
 
 
@@ -67,6 +68,8 @@ def contacts_list(request, account):
         "statuses": STATUSES,
         "undo": undo,
         "transfer_targets": transfer_targets(account),
+        "transfer_note": functools.partial(transfer_targets_note, account),  # asked only when no one is listed
+        "share_max": SHARE_MAX_CONTACTS,
     }
     template = "contacts_app/contact_list.html"
     if _is_partial(request, "results"):
@@ -279,22 +282,35 @@ def attention(request, account):
                   {"writes": selectors.failed_writes(account=account).select_related("contact")})
 
 
+SHARE_MAX_CONTACTS = 500  # the share form's own limit
+
+
 @agent_required
 @require_POST
 def bulk_start(request, account):
     form = BulkForm(request.POST)
+    back = reverse("contacts:list") + "?" + request.POST.get("query", "")
     if not form.is_valid():
         errors = [e for errs in form.errors.values() for e in errs]
         messages.error(request, " ".join(errors))
-        return redirect(reverse("contacts:list") + "?" + request.POST.get("query", ""))
+        return redirect(back)
     data = form.cleaned_data
+    query = ContactQuery.from_params(QueryDict(request.POST.get("query", "")))
     if data["all_matching"]:
-        from django.http import QueryDict
-
-        query = ContactQuery.from_params(QueryDict(request.POST.get("query", "")))
-        ids = list(selectors.contact_list(account=account, query=query).values_list("pk", flat=True)[:50_000])
+        ids = list(selectors.contact_list(account=account, query=query).values_list("pk", flat=True)[:bulk.MAX_BULK])
     else:
         ids = data["ids"]
+    if data["action"] == "share":
+        if len(ids) > SHARE_MAX_CONTACTS:
+            messages.error(request, f"A shared link goes to at most {SHARE_MAX_CONTACTS} contacts; "
+                                    f"{len(ids)} are selected. Narrow the filter or pick the contacts.")
+            return redirect(back)
+        return redirect(reverse("sharing:new") + "?" + urlencode({"contacts": ",".join(map(str, ids))}))
+    if data["action"] == "newsfeed_schedule":
+        # The news feed page picks the contacts itself: those selected, or every one matching the list's filter.
+        carried = {"matching": urlencode(query.as_params())} if data["all_matching"] \
+            else {"contacts": ",".join(map(str, ids))}
+        return redirect(reverse("newsfeeds:bulk") + "?" + urlencode(carried) + "#schedule-bulk")
     params = {}
     if data["action"] in ("tag_add", "tag_remove"):
         params["tag"] = data["tag"]
@@ -302,16 +318,21 @@ def bulk_start(request, account):
         target = transfer_targets(account).filter(spark_user_id=data["owner_id"]).first()
         if target is None:
             messages.error(request, "Choose one of the agents you may transfer to.")
-            return redirect("contacts:list")
+            return redirect(back)
         params.update(owner_id=target.spark_user_id, owner_name=target.name)
     try:
         job = bulk.bulk_job_start(account=account, user=request.user, kind=data["action"], contact_ids=ids,
                                   params=params)
     except services.WriteRefused as exc:
         messages.error(request, str(exc))
-        return redirect("contacts:list")
+        return redirect(back)
     selectors.tag_list_forget(account=account)
     return redirect("contacts:job", pk=job.pk)
+
+
+# Failures first (with Spark's message), then what is still on its way, then what went through.
+RESULT_ORDER = Case(When(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED], then=Value(0)),
+                    When(status=SparkWrite.Status.CONFIRMED, then=Value(2)), default=Value(1))
 
 
 @agent_required
@@ -319,7 +340,7 @@ def bulk_start(request, account):
 def bulk_job(request, account, pk: int):
     job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
     progress = bulk.bulk_job_progress(job=job)
-    results = job.writes.order_by("status", "contact_name")
+    results = job.writes.order_by(RESULT_ORDER, "contact_name", "pk")
     context = {"job": job, "progress": progress, "results": results,
                "preparing": job.status == BulkJob.Status.PREPARING}
     template = "contacts_app/bulk_job.html"

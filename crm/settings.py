@@ -280,6 +280,11 @@ CELERY_BEAT_SCHEDULE["refresh-activity"] = {"task": "contacts_app.activity_tasks
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
+# The agent directory (whom a contact may be transferred to) is refreshed from Spark this often, and after a sync
+# that finds it older than this.
+DIRECTORY_REFRESH_S = env_int("DIRECTORY_REFRESH_S", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["refresh-agent-directories"] = {"task": "contacts_app.tasks.refresh_agent_directories",
+                                                     "schedule": float(DIRECTORY_REFRESH_S)}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                       "KEY_PREFIX": env_str("CACHE_PREFIX", "crm")}}

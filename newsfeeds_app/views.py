@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Case, Value, When
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from contacts_app.models import SparkWrite
+from contacts_app.selectors import ContactQuery, contact_list
 from contacts_app.services import WriteRefused
 from contacts_app.views import agent_required
 from crm.safeinput import local_next
@@ -27,14 +31,17 @@ def feed_form(fv: selectors.FeedView, data=None) -> ScheduleForm:
                                    webhook_id=webhook)
 
 
-def _bulk_form(account, data=None) -> BulkScheduleForm:
+def _bulk_form(account, data=None, chosen: list[int] | None = None) -> BulkScheduleForm:
     choices = [(c.pk, f"{c.display_name} ({n} feed{'s' if n != 1 else ''})")
                for c, n in selectors.contacts_with_feeds(account=account)]
-    return BulkScheduleForm(data, prefix="bulk", contact_choices=choices) if data is not None else \
-        BulkScheduleForm(prefix="bulk", contact_choices=choices)
+    if data is not None:
+        return BulkScheduleForm(data, prefix="bulk", contact_choices=choices)
+    known = {pk for pk, _ in choices}
+    initial = {"contacts": [pk for pk in chosen if pk in known]} if chosen else None
+    return BulkScheduleForm(prefix="bulk", contact_choices=choices, initial=initial)
 
 
-def _index_context(request, account, bulk_form=None) -> dict:
+def _index_context(request, account, bulk_form=None, **extra) -> dict:
     feeds = selectors.newsfeed_list(account=account)
     return {
         "account": account,
@@ -43,6 +50,7 @@ def _index_context(request, account, bulk_form=None) -> dict:
         "bulk_form": bulk_form or _bulk_form(account),
         "sync": selectors.sync_state(account=account),
         "refreshing": newsfeeds_refresh_if_stale(account=account),
+        **extra,
     }
 
 
@@ -160,9 +168,37 @@ def preview(request, account):
         e for errs in form.errors.values() for e in errs]})
 
 
+def _contacts_from_list(account, params) -> list[int]:
+    """The contacts the contacts list's bulk bar carried here: picked ids, or every contact matching its filter."""
+    if "matching" in params:
+        query = ContactQuery.from_params(QueryDict(params["matching"]))
+        return list(contact_list(account=account, query=query).values_list("pk", flat=True)[:bulk.MAX_CONTACTS])
+    ids = []
+    for part in params.get("contacts", "").split(","):
+        if part.strip().isdigit() and len(part.strip()) < 19:
+            ids.append(int(part))
+    return ids[:bulk.MAX_CONTACTS]
+
+
 @agent_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def bulk_start(request, account):
+    if request.method == "GET":
+        # From the contacts list's bulk bar: the same form, its contacts chosen (those that have news feeds).
+        chosen = _contacts_from_list(account, request.GET)
+        form = _bulk_form(account, chosen=chosen)
+        with_feeds = len(form.initial.get("contacts", []))
+        if not chosen:
+            note = ""
+        elif with_feeds == len(chosen):
+            note = f"{with_feeds} contact{'s' if with_feeds != 1 else ''} from your list chosen below."
+        elif with_feeds:
+            note = (f"{with_feeds} of the {len(chosen)} contacts from your list have news feeds and are chosen "
+                    "below; the others have none.")
+        else:
+            note = f"None of the {len(chosen)} contacts from your list has a news feed."
+        return render(request, "newsfeeds_app/index.html",
+                      _index_context(request, account, bulk_form=form, bulk_note=note))
     form = _bulk_form(account, request.POST)
     if form.is_valid():
         choice = None if form.cleaned_data["action"] == "remove" else form.choice
@@ -180,8 +216,12 @@ def bulk_start(request, account):
 def bulk_job(request, account, pk: int):
     job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
     progress = bulk.schedule_bulk_progress(job=job)
+    # Failures first (with Spark's message), then skipped feeds, then what is on its way, then what went through.
+    order = Case(When(write__status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED], then=Value(0)),
+                 When(write__isnull=True, then=Value(1)),
+                 When(write__status=SparkWrite.Status.CONFIRMED, then=Value(3)), default=Value(2))
     context = {"job": job, "progress": progress,
-               "items": job.items.select_related("write").order_by("contact_name", "feed_name", "id")}
+               "items": job.items.select_related("write").order_by(order, "contact_name", "feed_name", "id")}
     template = "newsfeeds_app/bulk_job.html"
     if request.htmx:
         template += "#job"

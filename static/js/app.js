@@ -12,43 +12,117 @@
     list[cursor].scrollIntoView({ block: "nearest" });
   }
 
-  function selected() {
-    return Array.from(document.querySelectorAll("input.pick:checked")).map((b) => b.value);
+  // The selection: ids the agent picked, kept in sessionStorage (per agent) so that filtering, sorting, paging
+  // and searching — all htmx swaps of #results — never drop it.
+  const bulkBar = () => document.getElementById("contacts-bulk");
+  function selection() {
+    const bar = bulkBar();
+    if (!bar) return new Set();
+    try { return new Set(JSON.parse(sessionStorage.getItem(bar.dataset.selectionKey) || "[]")); }
+    catch { return new Set(); }
+  }
+  function saveSelection(set) {
+    const bar = bulkBar();
+    if (bar) sessionStorage.setItem(bar.dataset.selectionKey, JSON.stringify(Array.from(set)));
+  }
+  function selected() { return Array.from(selection()); }
+  function pick(box, on) {
+    const set = selection();
+    box.checked = on;
+    if (on) set.add(box.value); else set.delete(box.value);
+    saveSelection(set);
   }
 
+  const HINTS = {
+    share: "Opens the share form with these contacts.",
+    newsfeed_schedule: "Opens the news feed schedule form with these contacts.",
+  };
+
   function syncBulkBar() {
-    const bar = document.getElementById("contacts-bulk");
+    const bar = bulkBar();
     if (!bar) return;
-    const ids = selected();
+    const set = selection();
+    const boxes = Array.from(document.querySelectorAll("input.pick"));
+    boxes.forEach((b) => (b.checked = set.has(b.value)));
+    const inView = boxes.filter((b) => b.checked).length;
+    const pickAll = document.getElementById("pick-all");
+    if (pickAll) pickAll.checked = boxes.length > 0 && inView === boxes.length;
     const all = document.getElementById("all-matching");
-    bar.hidden = ids.length === 0 && !(all && all.checked);
-    document.getElementById("bulk-ids").value = ids.join(",");
-    document.getElementById("bulk-count").textContent = ids.length + " selected";
+    const allOn = !!(all && all.checked);
+    bar.hidden = set.size === 0 && bar.hasAttribute("data-empty");
+    document.getElementById("bulk-ids").value = Array.from(set).join(",");
+    const away = set.size - inView;
+    let count = allOn ? `All ${Number(bar.dataset.matching).toLocaleString()} matching selected`
+      : `${set.size} selected` + (away > 0 ? ` (${away} not in this view)` : "");
+    document.getElementById("bulk-count").textContent = count;
+    document.getElementById("bulk-clear").hidden = set.size === 0;
     const action = document.getElementById("bulk-action").value;
-    document.getElementById("bulk-tag").hidden = !action.startsWith("tag");
-    if (all) all.disabled = action === "share";
-    document.getElementById("bulk-owner").hidden = action !== "transfer";
+    const tag = document.getElementById("bulk-tag");
+    tag.hidden = !action.startsWith("tag");
+    tag.required = !tag.hidden;
+    const owner = document.getElementById("bulk-owner");
+    if (owner) owner.required = action === "transfer";
+    document.getElementById("bulk-owner-field").hidden = action !== "transfer";
+    const many = allOn ? Number(bar.dataset.matching) : set.size;
+    let note = HINTS[action] || "";
+    let blocked = many === 0;
+    if (action === "share" && many > Number(bar.dataset.shareMax)) {
+      note = `A shared link goes to at most ${bar.dataset.shareMax} contacts; narrow the filter or pick them.`;
+      blocked = true;
+    }
+    if (action === "transfer" && !owner) blocked = true;
+    document.getElementById("bulk-note").textContent = note;
+    document.getElementById("bulk-go").disabled = blocked;
   }
 
   document.addEventListener("change", (e) => {
     if (e.target.id === "pick-all") {
-      document.querySelectorAll("input.pick").forEach((b) => (b.checked = e.target.checked));
+      const set = selection();
+      document.querySelectorAll("input.pick").forEach((b) => (e.target.checked ? set.add(b.value) : set.delete(b.value)));
+      saveSelection(set);
     }
+    if (e.target.matches("input.pick")) pick(e.target, e.target.checked);
     if (e.target.matches("input.pick, #pick-all, #all-matching, #bulk-action")) syncBulkBar();
   });
 
-  document.addEventListener("submit", (e) => {
-    if (e.target.id === "contacts-bulk" && document.getElementById("bulk-action").value === "share") {
-      // Sharing is a page of its own: open the share form with the selected contacts preselected.
-      e.preventDefault();
-      window.location = "/sharing/new/?contacts=" + selected().join(",");
-      return;
-    }
-    if (e.target.id === "contacts-bulk" && document.getElementById("bulk-action").value === "delete") {
-      const n = document.getElementById("all-matching")?.checked ? "all matching" : selected().length;
-      if (!confirm(`Delete ${n} contacts from flexmls? Their portal accounts, saved searches and news feeds go with them.`)) e.preventDefault();
+  document.addEventListener("click", (e) => {
+    if (e.target.id === "bulk-clear") {
+      saveSelection(new Set());
+      const all = document.getElementById("all-matching");
+      if (all) all.checked = false;
+      syncBulkBar();
     }
   });
+
+  document.addEventListener("submit", (e) => {
+    if (e.target.id !== "contacts-bulk") return;
+    const bar = e.target;
+    const action = document.getElementById("bulk-action").value;
+    if (action === "delete") {
+      const all = document.getElementById("all-matching")?.checked;
+      const n = all ? Number(bar.dataset.matching) : selection().size;
+      const what = all ? `all ${n.toLocaleString()} matching contacts` : `${n} contact${n === 1 ? "" : "s"}`;
+      if (!confirm(`Delete ${what} from flexmls? Their portal accounts, saved searches and news feeds go with them.`)) {
+        e.preventDefault();
+        return;
+      }
+    }
+    // The job (or the share / news feed form) takes the selection from here; a new one starts empty. Kept aside
+    // until the next page shows whether it was taken (a refusal comes back to this list with the reason).
+    sessionStorage.setItem(bar.dataset.selectionKey + ":sent", JSON.stringify(selected()));
+    saveSelection(new Set());
+  });
+
+  function restoreRefusedSelection() {
+    const bar = bulkBar();
+    if (!bar) return;
+    const key = bar.dataset.selectionKey + ":sent";
+    const sent = sessionStorage.getItem(key);
+    sessionStorage.removeItem(key);
+    if (sent && document.querySelector(".flash-error") && selection().size === 0) {
+      sessionStorage.setItem(bar.dataset.selectionKey, sent);
+    }
+  }
 
   document.addEventListener("keydown", (e) => {
     if (e.metaKey || e.ctrlKey || e.altKey) return;
@@ -63,7 +137,7 @@
       }
       case "j": focusRow(cursor + 1); break;
       case "k": focusRow(cursor - 1); break;
-      case "x": if (list[cursor]) { const b = list[cursor].querySelector("input.pick"); b.checked = !b.checked; syncBulkBar(); } break;
+      case "x": if (list[cursor]) { const b = list[cursor].querySelector("input.pick"); pick(b, !b.checked); syncBulkBar(); } break;
       case "Enter": if (list[cursor]) { list[cursor].querySelector("td.name a").click(); } break;
       case "e": {
         const edit = document.getElementById("edit-link") || list[cursor]?.querySelector("td.name a");
@@ -73,7 +147,7 @@
       case "t": {
         const tag = document.getElementById("tag-input");
         if (tag) { e.preventDefault(); tag.focus(); break; }
-        if (list[cursor] && !selected().length) { list[cursor].querySelector("input.pick").checked = true; }
+        if (list[cursor] && !selected().length) { pick(list[cursor].querySelector("input.pick"), true); }
         if (selected().length) { syncBulkBar(); document.getElementById("bulk-action").value = "tag_add"; syncBulkBar(); e.preventDefault(); document.getElementById("bulk-tag").focus(); }
         break;
       }
@@ -90,6 +164,7 @@
     bar.querySelector(".countdown").textContent = `${left}s to undo`;
     setTimeout(tickUndo, 500);
   }
-  document.addEventListener("DOMContentLoaded", () => { tickUndo(); syncBulkBar(); });
+  document.addEventListener("DOMContentLoaded", () => { tickUndo(); restoreRefusedSelection(); syncBulkBar(); });
+  window.addEventListener("pageshow", (e) => { if (e.persisted) syncBulkBar(); });
   document.addEventListener("htmx:afterSwap", () => { cursor = -1; syncBulkBar(); });
 })();

@@ -1,4 +1,5 @@
-"""The contacts workspace in a real browser, against a real worker, Redis, PostgreSQL and sparksim."""
+"""The contacts workspace in a real browser, from the state `make run` leaves (demo_world: sparksim, demo_setup, a
+real worker and beat), driven only through the page."""
 
 from __future__ import annotations
 
@@ -8,27 +9,25 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from contacts_app.models import Contact, SparkWrite
-from contacts_app.sync import agent_directory_refresh, contacts_sync
-from tests.e2e.conftest import login
+from contacts_app.models import Contact, SparkAccount, SparkWrite
+from tests.e2e.conftest import WORLD_ENV
+from tests.e2e.test_bulk_journeys import open_contacts
 
-pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
 
 @pytest.fixture
-def alice(fresh_sim, link_agent):
-    account = link_agent("alice")
-    contacts_sync(account=account, full=True)
-    agent_directory_refresh(account=account)
-    return account
+def alice(demo_world, page):
+    """Alice logged in on `page`, her first sync (queued by demo_setup) landed in her list."""
+    open_contacts(demo_world, page, "alice")
+    return SparkAccount.objects.get(user__username="alice")
 
 
 def sim_contact(sim, spark_id):
     return sim.control("GET", f"/_sim/contacts/{spark_id}").json()
 
 
-def test_list_filters_sort_and_contact_page(alice, live_server, page, screenshot, celery_worker_proc):
-    login(page, live_server, "alice")
+def test_list_filters_sort_and_contact_page(alice, demo_world, page, screenshot):
     total = Contact.objects.filter(owner=alice).count()
     expect(page.locator(".total")).to_have_text(f"{total} contacts")
     screenshot("contact-list")
@@ -57,22 +56,21 @@ def test_list_filters_sort_and_contact_page(alice, live_server, page, screenshot
     screenshot("contact-page")
 
 
-def test_tag_and_untag_inline(alice, fresh_sim, live_server, page, celery_worker_proc):
+def test_tag_and_untag_inline(alice, demo_world, page):
     contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
-    login(page, live_server, "alice")
-    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.goto(f"{demo_world.url}/contacts/{contact.pk}/")
     page.fill("#tag-input", "Open House Visitor")
     page.click(".tag-add button")
     expect(page.locator("#tags .chip", has_text="Open House Visitor")).to_be_visible()
     expect(page.locator("#tags .state-pending")).to_be_visible()
     write = SparkWrite.objects.get(contact=contact, kind="tag_add")
     _wait_confirmed(write)
-    assert "Open House Visitor" in sim_contact(fresh_sim, contact.spark_id)["Tags"]
+    assert "Open House Visitor" in sim_contact(demo_world.sim, contact.spark_id)["Tags"]
 
     page.locator("#tags .chip", has_text="Open House Visitor").locator("button").click()
     expect(page.locator("#tags .chip", has_text="Open House Visitor")).to_have_count(0)
     _wait_confirmed(SparkWrite.objects.get(contact=contact, kind="tag_remove"))
-    assert "Open House Visitor" not in sim_contact(fresh_sim, contact.spark_id)["Tags"]
+    assert "Open House Visitor" not in sim_contact(demo_world.sim, contact.spark_id)["Tags"]
 
     page.fill("#tag-input", "x" * 80)
     page.click(".tag-add button")
@@ -86,11 +84,9 @@ def _wait_confirmed(write, timeout=30):
              message=f"write {write.pk} confirmed")
 
 
-def test_edit_checks_limits_in_the_form_and_sends_only_changes(alice, fresh_sim, live_server, page,
-                                                                 celery_worker_proc):
+def test_edit_checks_limits_in_the_form_and_sends_only_changes(alice, demo_world, page):
     contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
-    login(page, live_server, "alice")
-    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.goto(f"{demo_world.url}/contacts/{contact.pk}/")
     page.keyboard.press("e")
     page.wait_for_url(re.compile(r"/edit/$"))
     # The browser stops typing at the limit (maxlength); the server checks it too, whatever the browser does.
@@ -103,17 +99,15 @@ def test_edit_checks_limits_in_the_form_and_sends_only_changes(alice, fresh_sim,
 
     page.fill("input[name=DisplayName]", contact.display_name)
     page.fill("input[name=ReferredBy]", "Mr. Crowley")
-    seq = fresh_sim.last_seq()
+    seq = demo_world.sim.last_seq()
     page.click(".contact-form button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("Saved")
     _wait_confirmed(SparkWrite.objects.get(contact=contact, kind="update"))
-    puts = [r for r in fresh_sim.requests_since(seq) if r["method"] == "PUT"]
+    puts = [r for r in demo_world.sim.requests_since(seq) if r["method"] == "PUT"]
     assert len(puts) == 1 and json.loads(puts[0]["body"]) == {"D": {"ReferredBy": "Mr. Crowley"}}
 
 
-def test_create_contact_then_duplicate_email_is_shown_failed(alice, fresh_sim, live_server, page,
-                                                             celery_worker_proc):
-    login(page, live_server, "alice")
+def test_create_contact_then_duplicate_email_is_shown_failed(alice, demo_world, page):
     page.click("text=New contact")
     page.fill("input[name=DisplayName]", "Nora New")
     page.fill("input[name=PrimaryEmail]", "not-an-email")
@@ -127,7 +121,7 @@ def test_create_contact_then_duplicate_email_is_shown_failed(alice, fresh_sim, l
     assert Contact.objects.get(pk=created.pk).spark_id
 
     taken = Contact.objects.filter(owner=alice).exclude(primary_email="").exclude(pk=created.pk).first()
-    page.goto(f"{live_server.url}/contacts/new/")
+    page.goto(f"{demo_world.url}/contacts/new/")
     page.fill("input[name=DisplayName]", "Dup Licate")
     page.fill("input[name=PrimaryEmail]", taken.primary_email)
     page.click(".contact-form button[type=submit]")
@@ -140,38 +134,35 @@ def test_create_contact_then_duplicate_email_is_shown_failed(alice, fresh_sim, l
     expect(page.locator("nav .count")).to_have_text("1")
 
 
-def test_rejected_transfer_shows_sparks_reason(alice, fresh_sim, live_server, page, celery_worker_proc):
-    from contacts_app.models import AgentDirectoryEntry
-
-    dave = fresh_sim.account("dave")
-    # An entry for an agent of another office (as an MLS admin would see it), to drive Spark's refusal.
-    AgentDirectoryEntry.objects.update_or_create(
-        spark_user_id=dave["user_id"], defaults={"name": dave["name"], "office_id": alice.office_id})
+def test_rejected_transfer_shows_sparks_reason(alice, demo_world, page):
     contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
-    login(page, live_server, "alice")
-    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.goto(f"{demo_world.url}/contacts/{contact.pk}/")
     page.click("summary:has-text('Transfer')")
-    page.select_option("select[name=owner_id]", dave["user_id"])
+    # The picker fills itself from flexmls (nobody refreshed anything): Bob, of Alice's office.
+    expect(page.locator("label[for=id_owner_id]")).to_have_text("Transfer to")
+    page.select_option("select[name=owner_id]", label=page.locator("select[name=owner_id] option",
+                                                                    has_text="Bob").inner_text())
+    # Meanwhile another flexmls user deletes the contact in flexmls: Spark refuses the transfer.
+    demo_world.sim.control("DELETE", f"/_sim/contacts/{contact.spark_id}")
     page.click("button:has-text('Transfer')")
     expect(page.locator(".flash")).to_contain_text("Transferring")
     from tests.conftest import wait_for
 
-    wait_for(lambda: SparkWrite.objects.get(contact=contact, kind="transfer").status == "failed",
-             message="the transfer to be refused")
+    write = wait_for(lambda: SparkWrite.objects.filter(contact=contact, kind="transfer", status="failed").first(),
+                     message="the transfer to be refused")
     page.reload()
-    expect(page.locator(".write-failed")).to_contain_text("own office")
+    expect(page.locator(".write-failed")).to_contain_text(write.spark_message)
     page.click(".write-failed button:has-text('Discard')")
     expect(page.locator(".flash")).to_contain_text("Discarded")
     expect(page.locator(".write-failed")).to_have_count(0)
 
 
-def test_delete_undone_in_time_never_reaches_spark(alice, fresh_sim, live_server, page, celery_worker_proc):
+def test_delete_undone_in_time_never_reaches_spark(alice, demo_world, page):
     contact = Contact.objects.filter(owner=alice, record_status="Connected").order_by("display_name").first()
-    login(page, live_server, "alice")
-    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.goto(f"{demo_world.url}/contacts/{contact.pk}/")
     page.click("summary:has-text('Delete')")
     expect(page.locator("form.confirm")).to_contain_text("saved searches")
-    seq = fresh_sim.last_seq()
+    seq = demo_world.sim.last_seq()
     page.click("button:has-text('Delete contact')")
     expect(page.locator("#undo")).to_contain_text(contact.display_name)
     expect(page.locator("tr.contact-row", has_text=contact.display_name)).to_have_count(0)
@@ -179,19 +170,23 @@ def test_delete_undone_in_time_never_reaches_spark(alice, fresh_sim, live_server
     expect(page.locator(".flash")).to_contain_text("was not deleted")
     expect(page.locator("tr.contact-row", has_text=contact.display_name)).to_have_count(1)
     page.wait_for_timeout(1500)
-    assert not [r for r in fresh_sim.requests_since(seq) if r["method"] == "DELETE"]
+    assert not [r for r in demo_world.sim.requests_since(seq) if r["method"] == "DELETE"]
     assert SparkWrite.objects.get(contact=contact, kind="delete").status == "cancelled"
 
 
-def test_bulk_tag_200_contacts_with_live_progress(fresh_sim, link_agent, live_server, page, screenshot,
-                                                   start_worker):
-    owner = fresh_sim.account("bob")["user_id"]
-    fresh_sim.control("POST", f"/_sim/agents/{owner}/contacts", json={"count": 200})
-    bob = link_agent("bob")
-    contacts_sync(account=bob, full=True)
-    start_worker()
-    start_worker()
-    login(page, live_server, "bob")
+def test_bulk_tag_200_contacts_with_live_progress(demo_world, page, screenshot, start_worker):
+    owner = demo_world.sim.account("bob")["user_id"]
+    # 200 contacts added in flexmls (as another flexmls user would); the app's own syncs bring them in.
+    demo_world.sim.control("POST", f"/_sim/agents/{owner}/contacts", json={"count": 200})
+    start_worker(**WORLD_ENV)
+    start_worker(**WORLD_ENV)
+    open_contacts(demo_world, page, "bob")
+    bob = SparkAccount.objects.get(user__username="bob")
+    for _ in range(12):
+        if Contact.objects.filter(owner=bob, record_status="Connected").count() >= 200:
+            break
+        page.wait_for_timeout(5_000)
+    page.reload()
     page.select_option("select[name=status]", "connected")
     page.wait_for_url(re.compile(r"status=connected"))
     matching = Contact.objects.filter(owner=bob, record_status="Connected").count()
@@ -208,13 +203,12 @@ def test_bulk_tag_200_contacts_with_live_progress(fresh_sim, link_agent, live_se
     expect(page.locator("#job-summary")).to_contain_text("finished", timeout=120_000)
     expect(page.locator("#job-summary")).to_contain_text(f"{matching} confirmed")
     assert page.locator("tr.result-confirmed").count() == matching
-    tagged = [c for c in fresh_sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
+    tagged = [c for c in demo_world.sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
               if "Spring Mailer" in (c.get("Tags") or [])]
     assert len(tagged) == matching
 
 
-def test_keyboard_moves_selects_and_opens(alice, live_server, page):
-    login(page, live_server, "alice")
+def test_keyboard_moves_selects_and_opens(alice, demo_world, page):
     page.keyboard.press("?")
     expect(page.locator("dialog#keys")).to_be_visible()
     page.keyboard.press("Escape")
@@ -237,17 +231,15 @@ def test_keyboard_moves_selects_and_opens(alice, live_server, page):
     expect(page.locator("h1")).to_contain_text(first)
 
 
-def test_narrow_window_still_lists_and_searches(alice, live_server, browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    login(page, live_server, "alice")
-    expect(page.locator("tr.contact-row").first).to_be_visible()
-    expect(page.locator("th:has-text('Phone')")).to_be_hidden()
-    context.close()
+def test_narrow_window_still_lists_and_searches(alice, demo_world, phone):
+    demo_world.login(phone, "alice")
+    expect(phone.locator("tr.contact-row").first).to_be_visible()
+    expect(phone.locator("th:has-text('Phone')")).to_be_hidden()
+    phone.fill("#q", alice.contacts.order_by("display_name").first().display_name)
+    expect(phone.locator(".total")).to_have_text(re.compile(r"^\d+ contacts?$"))
 
 
-def test_bulk_share_opens_the_share_form_with_the_selection(alice, live_server, page):
-    login(page, live_server, "alice")
+def test_bulk_share_opens_the_share_form_with_the_selection(alice, demo_world, page):
     rows = page.locator("tr.contact-row")
     names = [rows.nth(i).locator("td.name a").inner_text() for i in range(2)]
     rows.nth(0).locator("input.pick").check()
