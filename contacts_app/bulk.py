@@ -80,18 +80,32 @@ def bulk_job_prepare(*, job: BulkJob) -> int:
 
 
 def _prepare(job: BulkJob) -> int:
-    done = set(job.writes.values_list("contact_id", flat=True))
+    skipped = {s["contact_id"] for s in job.params.get("skipped", [])}
+    done = set(job.writes.values_list("contact_id", flat=True)) | skipped
     created = 0
     todo = [pk for pk in job.contact_ids if pk not in done]
     for start in range(0, len(todo), CHUNK):
+        chunk = todo[start:start + CHUNK]
+        refused: list[dict] = []
         with transaction.atomic():
             # The lock order of outbox.py: the chunk's contacts at once, in pk order; then their writes.
-            for contact in contacts_lock(account=job.account, ids=todo[start:start + CHUNK]):
+            contacts = list(contacts_lock(account=job.account, ids=chunk))
+            for contact in contacts:
                 try:
                     _one(job, contact)  # each service is its own savepoint: a refusal undoes only itself
                     created += 1
-                except services.WriteRefused:
-                    continue
+                except services.WriteRefused as exc:
+                    refused.append({"contact_id": contact.pk, "name": contact.display_name, "reason": str(exc)})
+            # A contact gone since the job started (deleted, transferred) has nothing to change: say so.
+            found = {c.pk for c in contacts}
+            refused += [{"contact_id": pk, "name": "", "reason": "No longer in your contacts."}
+                        for pk in chunk if pk not in found]
+            if refused:
+                # Every item ends with a result, so the job finishes: the skipped ones are counted and listed.
+                locked = BulkJob.objects.select_for_update().get(pk=job.pk)
+                locked.params = {**locked.params, "skipped": locked.params.get("skipped", []) + refused}
+                locked.save(update_fields=["params"])
+                job.params = locked.params
         # The heartbeat: a live preparation keeps its claim however many chunks it has.
         BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
             claimed_until=timezone.now() + _claim_ttl(), updated_at=timezone.now()
@@ -160,10 +174,11 @@ class BulkProgress:
     confirmed: int
     failed: int
     open: int
+    skipped: int = 0
 
     @property
     def finished(self) -> int:
-        return self.confirmed + self.failed
+        return self.confirmed + self.failed + self.skipped
 
     @property
     def percent(self) -> int:
@@ -180,7 +195,7 @@ def bulk_job_progress(*, job: BulkJob) -> BulkProgress:
         failed=Count("pk", filter=Q(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED])),
         open=Count("pk", filter=Q(status__in=SparkWrite.OPEN)),
     )
-    progress = BulkProgress(total=job.total, **counts)
+    progress = BulkProgress(total=job.total, skipped=len(job.params.get("skipped", [])), **counts)
     if progress.done and job.status != BulkJob.Status.DONE:
         BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.DONE, finished_at=timezone.now())
     return progress

@@ -171,3 +171,20 @@ def test_bulk_job_whose_preparation_keeps_dying_is_failed_with_a_reason(alice, s
     client.force_login(alice.user)
     page = client.get(f"/contacts/jobs/{job.pk}/").content.decode()
     assert "Preparing…" not in page and "KeyError" in page and "tries" in page
+
+
+def test_a_contact_gone_or_refused_during_preparation_is_skipped_with_its_reason_and_the_job_finishes(alice):
+    ids = list(Contact.objects.filter(owner=alice, pending_delete=False).order_by("pk").values_list("pk", flat=True))
+    gone, kept = ids[0], ids[1:4]
+    job = BulkJob.objects.create(account=alice, created_by=alice.user, kind=BulkJob.Kind.TAG_ADD,
+                                 params={"tag": "Skip test"}, contact_ids=[gone, *kept], total=4)
+    Contact.objects.filter(pk=gone).delete()  # deleted (or transferred away) after the agent chose it
+    assert bulk.bulk_job_prepare(job=job) == 3
+    job.refresh_from_db()
+    progress = bulk.bulk_job_progress(job=job)
+    assert progress.skipped == 1 and job.params["skipped"][0]["reason"] == "No longer in your contacts."
+    SparkWrite.objects.filter(bulk_job=job).update(status=SparkWrite.Status.CONFIRMED)
+    assert bulk.bulk_job_progress(job=job).done  # before: 3 of 4 forever, the page polling "Preparing…" on
+    page = Client()
+    page.force_login(alice.user)
+    assert "Skipped: No longer in your contacts." in page.get(f"/contacts/jobs/{job.pk}/").content.decode()
