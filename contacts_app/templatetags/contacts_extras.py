@@ -4,6 +4,7 @@ import datetime as dt
 
 from django import template
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -25,7 +26,7 @@ def sparkline(daily, width: int = 300, height: int = 60):
     days = [d for d in daily or [] if isinstance(d, dict)]
     points = [d.get("score") if isinstance(d.get("score"), (int, float)) else 0 for d in days]
     if len(points) < 2:
-        return format_html('<p class="muted">No daily activity yet.</p>')
+        return mark_safe('<p class="muted">No daily activity yet.</p>')  # noqa: S308 - a constant
     top = max(points) or 1
     step = width / (len(points) - 1)
     xy = [(i * step, height - 4 - (p / top) * (height - 8)) for i, p in enumerate(points)]
@@ -72,7 +73,8 @@ def tag_chips(contact) -> list[dict]:
     chips = []
     for tag in contact.tags:
         write = latest.get(tag)
-        chips.append({"tag": tag, "write": write, "state": _chip_state(write), "removing": False})
+        chips.append({"tag": tag, "write": write, "state": _chip_state(write), "removing": False,
+                      "status": write.status if write else ""})
     for tag, write in latest.items():
         if tag not in contact.tags and write.kind == SparkWrite.Kind.TAG_REMOVE and _chip_state(write):
             chips.append({"tag": tag, "write": write, "state": _chip_state(write), "removing": True})
@@ -103,3 +105,15 @@ def tel(value: str) -> str:
     value = str(value or "")
     digits = "".join(ch for ch in value if ch.isdigit())
     return ("+" if value.strip().startswith("+") else "") + digits
+
+
+@register.simple_tag
+def waiting_on_flexmls(contact) -> bool:
+    """Does a change to this contact still wait for flexmls? (A contact with a refused change may have others.)"""
+    from contacts_app.models import Contact, SparkWrite
+
+    if contact.write_state == Contact.WriteState.PENDING:
+        return True
+    if contact.write_state == Contact.WriteState.FAILED:
+        return contact.writes.filter(status__in=SparkWrite.OPEN).exists()
+    return False
