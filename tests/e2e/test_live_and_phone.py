@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts_app.models import Contact, SparkWrite
-from tests.e2e.conftest import no_sideways_scroll
+from tests.e2e.conftest import ARTIFACTS, no_sideways_scroll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
@@ -156,6 +156,7 @@ def _visit_every_page(world, p, label: str, screenshot, widths: list[tuple[str, 
     check("contacts")
     p.locator("tr.contact-row td.name a").first.click()
     expect(p.locator("#tags")).to_be_visible()
+    expect(p.locator("#activity h2")).not_to_contain_text("refreshing", timeout=WAIT)  # activity arrives by itself
     check("contact")
     p.locator("#edit-link").click()
     expect(p.locator("form")).not_to_have_count(0)
@@ -210,10 +211,12 @@ def test_every_main_page_fits_a_phone_and_a_desktop(demo_world, page, phone, scr
 
 def test_the_phone_menu_opens_and_long_values_wrap(demo_world, phone, screenshot):
     demo_world.login(phone, "alice")
+    expect(phone.locator("tr.contact-row")).to_have_count(50, timeout=WAIT)
+    phone.screenshot(path=str(ARTIFACTS / "phone-contacts-viewport.png"))
     expect(phone.locator("#site-menu nav")).to_be_hidden()
     phone.locator(".menu-toggle").click()
     expect(phone.locator("#site-menu nav a", has_text="Needs attention")).to_be_visible()
-    screenshot("phone-menu-open", phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-menu-open-viewport.png"))
     phone.keyboard.press("Escape")
 
     # A very long name, e-mail and note, typed as an agent would, never push the page sideways.
@@ -225,4 +228,5 @@ def test_the_phone_menu_opens_and_long_values_wrap(demo_world, phone, screenshot
     phone.locator(".contact-form button[type=submit]").click()
     expect(phone.locator("h1")).to_contain_text("Bartholomew", timeout=WAIT)
     screenshot("phone-long-values", phone)
+    phone.screenshot(path=str(ARTIFACTS / "phone-long-values-viewport.png"))
     assert no_sideways_scroll(phone) <= 390
