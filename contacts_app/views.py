@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import secrets
 import time
@@ -11,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -352,11 +353,65 @@ def bulk_job(request, account, pk: int):
     return response
 
 
+# -- live fragments: polled only while something on the page waits for flexmls ----------------------------
+
+HTMX_STOP_POLLING = 286  # htmx stops an `every` trigger when the answer has this status
+
+
 @agent_required
 @require_GET
 def contact_row(request, account, pk: int):
-    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    try:
+        contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    except Http404:
+        # Gone from the list (deleted, transferred away): the row goes, and its polling stops.
+        return HttpResponse("", status=HTMX_STOP_POLLING)
     return render(request, "contacts_app/_row.html", {"c": contact})
+
+
+@agent_required
+@require_GET
+def contact_live(request, account, pk: int):
+    """The contact page's pending parts (state mark, tag chips, refusals, history) as they stand now."""
+    try:
+        contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    except Http404:
+        response = HttpResponse("", status=HTMX_STOP_POLLING)
+        response["HX-Redirect"] = reverse("contacts:list")
+        return response
+    context = {"contact": contact, "writes": selectors.contact_writes(contact=contact)[:20],
+               "history": selectors.contact_history(contact=contact)}
+    return render(request, "contacts_app/contact_detail.html#live_update", context)
+
+
+@agent_required
+@require_GET
+def contacts_list_meta(request, account):
+    """The list's count and sync line, polled while a sync runs; once it settles with news, the rows follow."""
+    query = ContactQuery.from_params(request.GET)
+    paginator = Paginator(selectors.contact_list(account=account, query=query), settings.CONTACTS_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    sync = selectors.sync_state_get(account=account)
+    settled = sync is not None and sync.status != sync.Status.RUNNING
+    # What the rows on the page were rendered from: how many shown, of how many, and when.
+    try:
+        baseline = {"shown": int(request.GET.get("shown", 0)), "n": int(request.GET.get("n", -1)),
+                    "t": int(request.GET.get("t", 0))}
+        dt.datetime.fromtimestamp(baseline["t"], tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        baseline = {"shown": 0, "n": -1, "t": 0}
+    reload_rows = False
+    if page.object_list and not baseline["shown"]:
+        reload_rows = True  # nothing on the page to lose: show the first contacts as soon as they arrive
+    elif settled and (paginator.count != baseline["n"] or selectors.contacts_changed_since(
+            account=account, since=dt.datetime.fromtimestamp(baseline["t"], tz=dt.UTC))):
+        reload_rows = True
+    context = {"account": account, "page": page, "sync": sync, "query_string": urlencode(query.as_params()),
+               "reload_rows": reload_rows, "baseline": baseline}
+    response = render(request, "contacts_app/contact_list.html#meta", context)
+    if reload_rows:
+        response["HX-Trigger"] = "contactsChanged"
+    return response
 
 
 def healthz(request):

@@ -1,28 +1,52 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
 
+def _day_label(raw) -> str:
+    try:
+        day = dt.date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        return ""
+    return f"{day:%b} {day.day}"
+
+
 @register.simple_tag
 def sparkline(daily, width: int = 300, height: int = 60):
-    """A server-rendered SVG line of the 30-day daily score."""
-    points = [d.get("score") for d in daily or [] if isinstance(d, dict)]
-    points = [p if isinstance(p, (int, float)) else 0 for p in points]
+    """A server-rendered SVG line of the 30-day daily score, with its dates and scale.
+
+    Every day is a point with a <title> (its date and score: a tooltip, and what a screen reader reads); below the
+    line, the first and last dates and the highest score give the axes."""
+    days = [d for d in daily or [] if isinstance(d, dict)]
+    points = [d.get("score") if isinstance(d.get("score"), (int, float)) else 0 for d in days]
     if len(points) < 2:
-        return format_html('<p class="muted">No daily activity yet.</p>')
+        return mark_safe('<p class="muted">No daily activity yet.</p>')  # noqa: S308 - a constant
     top = max(points) or 1
     step = width / (len(points) - 1)
-    coords = " ".join(f"{i * step:.1f},{height - 4 - (p / top) * (height - 8):.1f}" for i, p in enumerate(points))
-    last_x, last_y = coords.split()[-1].split(",")
+    xy = [(i * step, height - 4 - (p / top) * (height - 8)) for i, p in enumerate(points)]
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    labels = [_day_label(d.get("date")) for d in days]
+    dots = format_html_join(
+        "", '<circle cx="{}" cy="{}" r="{}" fill="currentColor"><title>{}: score {}</title></circle>',
+        ((f"{x:.1f}", f"{y:.1f}", 3 if i == len(xy) - 1 else 2, labels[i] or f"Day {i + 1}", points[i])
+         for i, (x, y) in enumerate(xy)),
+    )
     return format_html(
-        '<svg class="sparkline" viewBox="0 0 {w} {h}" width="100%" height="{h}" role="img" '
-        'aria-label="Daily score over the last {n} days, from {first} to {last}">'
-        '<polyline fill="none" stroke="currentColor" stroke-width="2" points="{pts}"/>'
-        '<circle cx="{lx}" cy="{ly}" r="3" fill="currentColor"/></svg>',
-        w=width, h=height, n=len(points), first=points[0], last=points[-1], pts=coords, lx=last_x, ly=last_y,
+        '<figure class="spark">'
+        '<svg class="sparkline" viewBox="0 0 {w} {h}" width="100%" height="{h}" '
+        'role="img" aria-label="Daily score over the last {n} days ({first_day} to {last_day}), highest {top}">'
+        '<line x1="0" y1="{base}" x2="{w}" y2="{base}" class="spark-base"/>'
+        '<polyline fill="none" stroke="currentColor" stroke-width="2" points="{pts}"/>{dots}</svg>'
+        '<figcaption class="spark-axis"><span>{first_day}</span><span>daily score, highest {top}</span>'
+        '<span>{last_day}</span></figcaption></figure>',
+        w=width, h=height, n=len(points), top=max(points), pts=coords, dots=dots, base=height - 4,
+        first_day=labels[0] or "30 days ago", last_day=labels[-1] or "today",
     )
 
 
@@ -32,3 +56,64 @@ def percent(value) -> int:
         return max(0, min(100, round(float(value) * 100)))
     except (TypeError, ValueError):
         return 0
+
+
+@register.simple_tag
+def tag_chips(contact) -> list[dict]:
+    """The contact's tags, each with where its latest change stands with flexmls (pending, failed or settled).
+
+    A tag whose removal is pending or was refused is still listed (struck through or red) so the agent sees it."""
+    from contacts_app.models import SparkWrite
+
+    latest: dict[str, SparkWrite] = {}
+    writes = (contact.writes.filter(kind__in=[SparkWrite.Kind.TAG_ADD, SparkWrite.Kind.TAG_REMOVE])
+              .exclude(status__in=[SparkWrite.Status.DISCARDED, SparkWrite.Status.CANCELLED]).order_by("id"))
+    for write in writes:
+        latest[write.payload.get("tag", "")] = write
+    chips = []
+    for tag in contact.tags:
+        write = latest.get(tag)
+        chips.append({"tag": tag, "write": write, "state": _chip_state(write), "removing": False,
+                      "status": write.status if write else ""})
+    for tag, write in latest.items():
+        if tag not in contact.tags and write.kind == SparkWrite.Kind.TAG_REMOVE and _chip_state(write):
+            chips.append({"tag": tag, "write": write, "state": _chip_state(write), "removing": True})
+    return chips
+
+
+def _chip_state(write) -> str:
+    if write is None:
+        return ""
+    if write.status in write.OPEN:
+        return "pending"
+    if write.status == write.Status.FAILED:
+        return "failed"
+    return ""
+
+
+@register.simple_tag
+def latest_refusal(contact):
+    """The contact's most recent write that flexmls refused (for a failed row); None if there is none."""
+    from contacts_app.models import SparkWrite
+
+    return contact.writes.filter(status=SparkWrite.Status.FAILED).order_by("-id").first()
+
+
+@register.filter
+def tel(value: str) -> str:
+    """A phone number as a tel: URI wants it: digits and a leading +."""
+    value = str(value or "")
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return ("+" if value.strip().startswith("+") else "") + digits
+
+
+@register.simple_tag
+def waiting_on_flexmls(contact) -> bool:
+    """Does a change to this contact still wait for flexmls? (A contact with a refused change may have others.)"""
+    from contacts_app.models import Contact, SparkWrite
+
+    if contact.write_state == Contact.WriteState.PENDING:
+        return True
+    if contact.write_state == Contact.WriteState.FAILED:
+        return contact.writes.filter(status__in=SparkWrite.OPEN).exists()
+    return False
