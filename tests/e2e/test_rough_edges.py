@@ -150,7 +150,7 @@ def test_a_transferred_contacts_old_page_says_to_whom_and_when(demo_world, page,
 
 def test_instant_clears_the_hours_and_days(demo_world, page, phone, screenshot):
     demo_world.login(page, "alice")
-    page.get_by_role("link", name="News feeds").click()
+    page.get_by_role("link", name="News feeds", exact=True).click()
     page.get_by_role("link", name=re.compile("the default schedule")).click()
     form = page.locator("#default-form")
     form.locator("input[name=default-frequency][value=Scheduled]").check()
@@ -193,7 +193,7 @@ def test_instant_clears_the_hours_and_days(demo_world, page, phone, screenshot):
 def test_a_shared_saved_search_shows_its_name_and_the_link_arrives_without_a_reload(demo_world, page, phone,
                                                                                     screenshot):
     demo_world.login(page, "alice")
-    page.get_by_role("link", name="Shared links").click()
+    page.get_by_role("link", name="Shared links", exact=True).click()
     page.get_by_role("link", name="Share listings").click()
     new = page.url
     revisit_until(page, new, "#id_saved_search option:nth-child(2)")  # the saved searches arrive in the background
