@@ -11,6 +11,7 @@ from django.utils.timesince import timesince
 
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
+from . import selectors
 from .models import AgentDirectoryEntry
 
 # The writable fields, grouped as the contact page shows them.
@@ -42,10 +43,15 @@ def _no_control_chars(value: str) -> str:
 
 
 class ContactForm(forms.Form):
-    """The documented writable contact fields, each with its documented maximum length."""
+    """The documented writable contact fields, each with its documented maximum length. With the agent's
+    `account`, an e-mail another of their contacts already has is refused here (Spark would answer 409 later);
+    `duplicate` is then that contact, for the page to link to."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, account=None, contact=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account = account
+        self.contact = contact
+        self.duplicate = None
         for name, label in FIELD_LABELS.items():
             limit = CONTACT_WRITABLE_LIMITS[name]
             if name == "PrimaryEmail":
@@ -66,6 +72,13 @@ class ContactForm(forms.Form):
                     _no_control_chars(value)
                 except forms.ValidationError as exc:
                     self.add_error(name, exc)
+        email = data.get("PrimaryEmail")
+        if email and self.account is not None and "PrimaryEmail" not in self.errors and (
+                self.contact is None or email.lower() != (self.contact.primary_email or "").lower()):
+            self.duplicate = selectors.contact_with_email(account=self.account, email=email,
+                                                          exclude_pk=self.contact.pk if self.contact else None)
+            if self.duplicate is not None:
+                self.add_error("PrimaryEmail", f"{self.duplicate.display_name} already has this e-mail.")
         return data
 
     def groups(self):

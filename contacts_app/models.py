@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm import crypto
+from crm.spark.errors import SparkConflict, SparkForbidden, error_class_for
 
 
 class TimeStamped(models.Model):
@@ -328,6 +329,14 @@ class SparkWrite(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.contact_name} ({self.get_status_display()})"
+
+    @property
+    def retryable(self) -> bool:
+        """Could sending it again succeed? Not after a refusal Spark would repeat: a duplicate (409) or a
+        permission it does not give (403). Derived from Spark's status and code, as the client maps them."""
+        if self.spark_status is None and self.spark_code is None:
+            return True
+        return not issubclass(error_class_for(self.spark_status or 0, self.spark_code), (SparkConflict, SparkForbidden))
 
     def describe(self) -> str:
         p = self.payload

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,7 +26,8 @@ SORTS = {
     "score": (F("score").asc(nulls_first=True), "id"),
     "-relative": (F("relative_score").desc(nulls_last=True), "-id"),
     "-trend": (F("trend_7d").desc(nulls_last=True), "-id"),
-    "trend": (F("trend_7d").asc(nulls_last=True), "id"),  # unknown trends last, both ways
+    # Contacts with no activity series (no trend yet) come last in both trend sorts, never first.
+    "trend": (F("trend_7d").asc(nulls_last=True), "id"),
 }
 SORT_LABELS = {
     "name": "Name A–Z", "-name": "Name Z–A", "-score": "Score, highest first", "score": "Score, lowest first",
@@ -70,7 +72,10 @@ class ContactQuery:
 
 
 def contact_list(*, account: SparkAccount, query: ContactQuery) -> QuerySet[Contact]:
-    qs = Contact.objects.filter(owner=account, pending_delete=False)
+    # A contact whose create Spark refused exists only here: it waits in Needs attention, out of the list and of
+    # every "all matching" bulk action.
+    qs = Contact.objects.filter(owner=account, pending_delete=False).exclude(
+        spark_id__isnull=True, write_state=Contact.WriteState.FAILED)
     term = query.q.strip().lower()
     if term:
         digits = "".join(ch for ch in term if ch.isdigit())
@@ -92,6 +97,37 @@ def contact_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
         return Contact.objects.select_related("owner").get(pk=pk, owner=account)
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404("No such contact") from None
+
+
+def contact_with_email(*, account: SparkAccount, email: str, exclude_pk: int | None = None) -> Contact | None:
+    """The agent's contact that already has this e-mail, as its primary or a secondary address (any case)."""
+    key = email.strip().lower()
+    if not key:
+        return None
+    qs = Contact.objects.filter(owner=account, pending_delete=False).exclude(
+        spark_id__isnull=True, write_state=Contact.WriteState.FAILED)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    secondary = (
+        "CASE WHEN jsonb_typeof(contacts_app_contact.attributes->'SecondaryEmails') = 'array' THEN EXISTS ("
+        "SELECT 1 FROM jsonb_array_elements_text(contacts_app_contact.attributes->'SecondaryEmails') AS e "
+        "WHERE lower(e) = %s) ELSE false END"
+    )
+    return (qs.filter(primary_email__iexact=key).order_by("display_name", "id").first()
+            or qs.annotate(has_email=RawSQL(secondary, [key], output_field=BooleanField()))  # noqa: S611 - fixed SQL, the e-mail is a parameter
+            .filter(has_email=True).order_by("display_name", "id").first())
+
+
+def contact_gone_note(*, account: SparkAccount, pk) -> SparkWrite | None:
+    """The confirmed transfer or delete by which this agent's contact `pk` left them (None if it never was theirs)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return (SparkWrite.objects.filter(account=account, status=SparkWrite.Status.CONFIRMED,
+                                      kind__in=[SparkWrite.Kind.TRANSFER, SparkWrite.Kind.DELETE],
+                                      payload__contact_pk=pk)
+            .order_by("-confirmed_at", "-id").first())
 
 
 def write_get_for_agent(*, account: SparkAccount, pk: int) -> SparkWrite:

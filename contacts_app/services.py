@@ -86,6 +86,9 @@ def write_record(
     next_attempt_at=None,
 ) -> SparkWrite:
     """Add an outbox row and its audit event (call inside the transaction that changes the store)."""
+    if contact is not None and kind in (SparkWrite.Kind.TRANSFER, SparkWrite.Kind.DELETE):
+        # Kept past the row's removal, so the contact's old page can say where it went.
+        payload = {**payload, "contact_pk": contact.pk}
     write = SparkWrite.objects.create(
         account=account, contact=contact, contact_name=contact.display_name if contact else "", kind=kind,
         payload=payload, created_by=user if user is not None and user.is_authenticated else None, source=source,

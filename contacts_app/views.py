@@ -126,7 +126,7 @@ def contact_activity(request, account, pk: int):
 @agent_required
 @require_http_methods(["GET", "POST"])
 def contact_create(request, account):
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
         attrs = form.attributes()
         contact = services.contact_create(account=account, user=request.user, attributes=attrs)
@@ -142,7 +142,7 @@ def contact_edit(request, account, pk: int):
     contact = selectors.contact_get_for_agent(account=account, pk=pk)
     initial = {name: contact.attributes.get(name, "") for name in ContactForm().fields}
     initial["DisplayName"] = contact.display_name
-    form = ContactForm(request.POST or None, initial=initial)
+    form = ContactForm(request.POST or None, initial=initial, account=account, contact=contact)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data.get(name) or "" for name in form.changed_data}
         write = services.contact_update(account=account, user=request.user, contact=contact, changes=changes)
@@ -251,6 +251,10 @@ def contact_connect(request, account, pk: int):
 @require_POST
 def write_retry(request, account, pk: int):
     write = selectors.write_get_for_agent(account=account, pk=pk)
+    if not write.retryable:
+        messages.error(request, f"flexmls would refuse “{write.describe()}” again ({write.spark_message}); "
+                                "discard it instead.")
+        return redirect(_back(request))
     if services.write_retry(account=account, user=request.user, write=write):
         messages.success(request, f"Sending “{write.describe()}” for {write.contact_name} again.")
     else:
@@ -264,6 +268,11 @@ def write_discard(request, account, pk: int):
     write = selectors.write_get_for_agent(account=account, pk=pk)
     reason = request.POST.get("reason", "")[:500]
     if services.write_discard(account=account, user=request.user, write=write, reason=reason):
+        if write.kind == SparkWrite.Kind.CREATE and not Contact.objects.filter(pk=write.contact_id).exists():
+            # The contact only ever existed here; its page is gone with it.
+            messages.success(request, f"Discarded {write.contact_name}: flexmls never created this contact, "
+                                      "so it is gone from your list.")
+            return redirect("contacts:list")
         messages.success(request, f"Discarded “{write.describe()}” for {write.contact_name}; "
                                   "the contact shows what flexmls has.")
     else:
@@ -412,6 +421,41 @@ def contacts_list_meta(request, account):
     if reload_rows:
         response["HX-Trigger"] = "contactsChanged"
     return response
+
+
+# -- error pages: the app's layout, saying what happened --------------------------------------------------
+
+
+def page_not_found(request, exception=None):
+    """404 in the app's layout. A contact this agent transferred or deleted says where it went, and when."""
+    context = {"gone": None}
+    match = getattr(request, "resolver_match", None)
+    user = getattr(request, "user", None)
+    if (match is not None and match.namespace == "contacts" and "pk" in match.kwargs
+            and match.url_name in ("detail", "edit", "row", "activity") and user is not None
+            and user.is_authenticated):
+        account = selectors.account_for_user(user)
+        if account is not None:
+            context["gone"] = selectors.contact_gone_note(account=account, pk=match.kwargs["pk"])
+    return render(request, "404.html", context, status=404)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+
+
+def server_error(request):
+    """500 without relying on the request (the database may be what failed): the layout with safe defaults."""
+    from django.middleware.csrf import get_token
+    from django.template import loader
+
+    template = loader.get_template("500.html")
+    try:
+        user = request.user if getattr(request, "user", None) is not None and request.user.is_authenticated else None
+        html = template.render({"user": user, "request": request, "csrf_token": get_token(request)})
+    except Exception:
+        html = template.render({})
+    return HttpResponse(html, status=500)
 
 
 def healthz(request):

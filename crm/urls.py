@@ -12,3 +12,8 @@ urlpatterns = [
     path("sharing/", include("sharing_app.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in the app's layout (a transferred or deleted contact's old page says where it went).
+handler403 = "contacts_app.views.permission_denied"
+handler404 = "contacts_app.views.page_not_found"
+handler500 = "contacts_app.views.server_error"

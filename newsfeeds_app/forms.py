@@ -32,9 +32,17 @@ class ScheduleForm(forms.Form):
         error_messages={"invalid_choice": "Days of the month are 1 to 31; “%(value)s” is not one."},
     )
 
+    TIMING = ("hours", "days_of_week", "days_of_month")
+
     def __init__(self, *args, webhook_id: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.webhook_id = webhook_id
+        if self.is_bound and self.data.get(self.add_prefix("frequency")) == INSTANT:
+            # Instant takes no hours or days: boxes left ticked from a Scheduled choice are dropped, not sent
+            # (the page clears them too; this covers a page without JavaScript).
+            self.data = self.data.copy()
+            for name in self.TIMING:
+                self.data.pop(self.add_prefix(name), None)
 
     @classmethod
     def for_choice(cls, choice: ScheduleChoice | None, **kwargs) -> ScheduleForm:

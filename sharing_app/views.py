@@ -3,7 +3,6 @@ store only; an old cache queues a refresh."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -83,8 +82,7 @@ def new(request, account):
             except WriteRefused as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Creating the link to {link.describe()}; it appears here once flexmls "
-                                          "confirms it.")
+                # The link's page says it is being created, until it is live (no message left behind).
                 return redirect("sharing:detail", pk=link.pk)
         status = 422
         chosen_pks = _int_list(request.POST.getlist("contacts"))

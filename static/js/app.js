@@ -126,7 +126,7 @@
 
   document.addEventListener("keydown", (e) => {
     if (e.metaKey || e.ctrlKey || e.altKey) return;
-    if (e.key === "Escape" && typing()) { document.activeElement.blur(); return; }
+    if (e.key === "Escape" && typing()) { const el = document.activeElement; if (el.id === "q" && el.value) { el.value = ""; el.dispatchEvent(new Event("input", { bubbles: true })); } el.blur(); return; }
     if (typing()) return;
     const list = rows();
     switch (e.key) {

@@ -1,34 +1,20 @@
 """An agent sets and clears the default schedule, gives a contact's feed its own schedule and removes it, and
-applies one schedule to several contacts — in the browser, through a real worker, against sparksim."""
+applies one schedule to several contacts — in the browser, from the state `make run` leaves (demo_world), through
+its real worker and beat, against sparksim."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from playwright.sync_api import expect
 
-from contacts_app.models import SparkWrite
-from contacts_app.sync import contacts_sync
 from newsfeeds_app.models import NewsFeed, Schedule
-from newsfeeds_app.sync import newsfeeds_sync
-from tests.conftest import wait_for
-from tests.e2e.test_contacts_list import login
+from tests.e2e.journeys import list_loaded, revisit_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
-
-
-@pytest.fixture
-def alice(fresh_sim, link_agent):
-    account = link_agent("alice")
-    contacts_sync(account=account, full=True)
-    newsfeeds_sync(account=account)
-    return account
-
-
-def writes_settled():
-    return not SparkWrite.objects.filter(status__in=SparkWrite.OPEN).exists()
 
 
 def spark_writes(sim, seq):
@@ -36,11 +22,25 @@ def spark_writes(sim, seq):
             if r["method"] in ("POST", "PUT", "DELETE") and r["path"] != "/v1/session"]
 
 
-def test_default_schedule_set_shown_pending_confirmed_then_removed(fresh_sim, alice, live_server, page,
-                                                                   celery_worker_proc):
-    login(page, live_server, "alice", "pw-alice")
-    page.goto(live_server.url + "/newsfeeds/schedule/")
+def feeds_arrived(world, page) -> None:
+    """The news feeds page lists the agent's feeds, each with its contact (all fetched in the background)."""
+    list_loaded(page)
+    page.get_by_role("link", name="News feeds", exact=True).click()
+    for _ in range(60):
+        if page.locator("tr.feed-row").count() and not page.get_by_text("a contact not synced yet").count():
+            return
+        page.wait_for_timeout(1000)
+        page.reload()
+    raise AssertionError("the news feeds and their contacts did not arrive within a minute")
+
+
+def test_default_schedule_set_shown_pending_confirmed_then_removed(demo_world, page):
+    fresh_sim = demo_world.sim
+    demo_world.login(page, "alice")
+    page.get_by_role("link", name="News feeds", exact=True).click()
+    page.get_by_role("link", name="Set the default schedule").click()
     assert page.locator("#no-default").is_visible()
+    url = page.url
 
     page.check("input[name=default-frequency][value=Scheduled]")
     for day in WEEKDAYS:
@@ -58,42 +58,46 @@ def test_default_schedule_set_shown_pending_confirmed_then_removed(fresh_sim, al
     assert "Weekdays at 8 am and 5 pm" in current.inner_text()
     assert current.locator(".state-pending").count() == 1  # shown at once, marked pending
 
-    wait_for(writes_settled, message="the default schedule to reach Spark")
-    page.reload()
-    assert current.locator(".state").count() == 0
+    revisit_until(page, url, "#default-current:not(:has(.state)) ol.deliveries li")  # confirmed by flexmls
     assert current.locator("ol.deliveries li").count() == 5
     assert spark_writes(fresh_sim, seq) == [("POST", "/v1/newsfeeds/schedule", {"D": {
         "Frequency": "Scheduled", "HoursOfDay": [8, 17], "DaysOfWeek": WEEKDAYS, "DaysOfMonth": None}})]
 
-    spark_id = Schedule.objects.get(account=alice, feed__isnull=True).spark_id
+    spark_id = Schedule.objects.get(account__user__username="alice", feed__isnull=True).spark_id
     seq = fresh_sim.last_seq()
     page.click("#remove-default")
     assert "removal pending" in current.inner_text()
-    wait_for(writes_settled, message="the removal to reach Spark")
-    page.reload()
-    assert page.locator("#no-default").is_visible()
+    revisit_until(page, url, "#no-default")
     assert spark_writes(fresh_sim, seq) == [("DELETE", f"/v1/newsfeeds/schedule/{spark_id}", None)]
 
 
-def test_invalid_choice_is_refused_in_the_page_without_a_request_to_spark(fresh_sim, alice, live_server, page):
-    login(page, live_server, "alice", "pw-alice")
-    page.goto(live_server.url + "/newsfeeds/schedule/")
-    page.check("input[name=default-frequency][value=Instant]")
+def test_instant_takes_no_hours_or_days_and_nothing_inconsistent_reaches_spark(demo_world, page):
+    demo_world.login(page, "alice")
+    page.goto(demo_world.url + "/newsfeeds/schedule/")
+    page.check("input[name=default-frequency][value=Scheduled]")
     page.check("input[name=default-days_of_month][value='15']")
-    page.locator("#default-form .preview").get_by_text("An Instant schedule takes no hours or days").wait_for()
-    seq = fresh_sim.last_seq()
+    page.check("input[name=default-frequency][value=Instant]")
+    expect(page.locator("input[name=default-days_of_month][value='15']")).not_to_be_checked()
+    expect(page.locator("input[name=default-days_of_month][value='15']")).to_be_disabled()
+    expect(page.locator("#default-form .preview")).to_contain_text("Instantly")
+    seq = demo_world.sim.last_seq()
     page.click("button[value=save]")
-    assert "An Instant schedule takes no hours or days" in page.locator("#default-form .form-errors").inner_text()
-    assert not SparkWrite.objects.exists()
-    assert [r for r in fresh_sim.requests_since(seq) if r["path"].startswith("/v1/newsfeeds")] == []
+    expect(page.locator("#default-current")).to_contain_text("Instantly")
+    expect(page.locator("#default-form .form-errors")).to_have_count(0)
+    revisit_until(page, page.url, "#default-current:not(:has(.state))")  # confirmed by flexmls
+    sent = [body for method, path, body in spark_writes(demo_world.sim, seq) if path == "/v1/newsfeeds/schedule"]
+    assert len(sent) == 1 and sent[0]["D"]["Frequency"] == "Instant"
+    assert not any(sent[0]["D"].get(k) for k in ("HoursOfDay", "DaysOfWeek", "DaysOfMonth"))
 
 
-def test_feed_gets_its_own_schedule_on_the_contact_page_and_falls_back_when_removed(
-        fresh_sim, alice, live_server, page, celery_worker_proc):
-    feed = NewsFeed.objects.filter(account=alice, active=True, notifications_active=True).select_related(
-        "contact").order_by("spark_id").first()
-    login(page, live_server, "alice", "pw-alice")
-    page.goto(live_server.url + f"/contacts/{feed.contact.pk}/")
+def test_feed_gets_its_own_schedule_on_the_contact_page_and_falls_back_when_removed(demo_world, page):
+    fresh_sim = demo_world.sim
+    demo_world.login(page, "alice")
+    feeds_arrived(demo_world, page)
+    feed = NewsFeed.objects.filter(account__user__username="alice", active=True, notifications_active=True,
+                                   contact__isnull=False).select_related("contact").order_by("spark_id").first()
+    page.locator(f"#feed-row-{feed.pk} td a[href^='/contacts/']").click()
+    contact_url = page.url
     block = page.locator(f"#feed-{feed.pk}")
     assert "Uses your default schedule" in block.inner_text()
 
@@ -107,8 +111,7 @@ def test_feed_gets_its_own_schedule_on_the_contact_page_and_falls_back_when_remo
     block.get_by_text("Schedule saved; sending it to flexmls.").wait_for()
     assert "Own schedule" in block.inner_text() and "pending" in block.inner_text()
 
-    wait_for(writes_settled, message="the feed schedule to reach Spark")
-    page.reload()
+    revisit_until(page, contact_url, f"#feed-{feed.pk}:not(:has(.state)) ol.deliveries li")
     block = page.locator(f"#feed-{feed.pk}")
     assert "On the 1st of each month at 9 am" in block.inner_text()
     assert block.locator(".state").count() == 0 and block.locator("ol.deliveries li").count() == 5
@@ -120,19 +123,20 @@ def test_feed_gets_its_own_schedule_on_the_contact_page_and_falls_back_when_remo
     seq = fresh_sim.last_seq()
     block.locator("button[value=remove]").click()
     block.get_by_text("falls back to your default schedule").first.wait_for()
-    wait_for(writes_settled, message="the removal to reach Spark")
-    page.reload()
+    revisit_until(page, contact_url, f"#feed-{feed.pk} .uses-default")
     assert "Uses your default schedule" in page.locator(f"#feed-{feed.pk}").inner_text()
     assert spark_writes(fresh_sim, seq) == [("DELETE", f"{path}/{spark_id}", None)]
 
-    page.goto(live_server.url + "/newsfeeds/")
+    page.get_by_role("link", name="News feeds", exact=True).click()
     assert "Default" in page.locator(f"#feed-row-{feed.pk}").inner_text()
 
 
-def test_one_schedule_for_several_contacts_with_progress(fresh_sim, alice, live_server, page, celery_worker_proc):
-    feeds = list(NewsFeed.objects.filter(account=alice).select_related("contact"))
-    login(page, live_server, "alice", "pw-alice")
-    page.goto(live_server.url + "/newsfeeds/")
+def test_one_schedule_for_several_contacts_with_progress(demo_world, page):
+    fresh_sim = demo_world.sim
+    demo_world.login(page, "alice")
+    feeds_arrived(demo_world, page)
+    feeds = list(NewsFeed.objects.filter(account__user__username="alice", contact__isnull=False)
+                 .select_related("contact"))
     for contact_id in {f.contact_id for f in feeds}:
         page.check(f"input[name=bulk-contacts][value='{contact_id}']")
     page.check("input[name=bulk-frequency][value=Scheduled]")

@@ -50,7 +50,6 @@ def test_another_agents_feed_is_a_404(alice, link_agent):
 
 
 @pytest.mark.parametrize(("data", "reason"), [
-    ({"default-frequency": "Instant", "default-hours": ["8"]}, "An Instant schedule takes no hours or days"),
     ({"default-frequency": "Scheduled", "default-hours": ["25"]}, "Hours of the day are 0 to 23"),
     ({"default-frequency": "Scheduled", "default-days_of_week": ["Funday"]}, "is not a day of the week"),
     ({"default-frequency": "Scheduled", "default-days_of_month": ["32"]}, "Days of the month are 1 to 31"),
@@ -63,6 +62,14 @@ def test_bad_default_choices_are_refused_in_the_page_without_a_call_to_spark(ali
     assert reason in resp.content.decode()
     assert not SparkWrite.objects.exists() and not Schedule.objects.filter(account=alice).exists()
     assert [r for r in fresh_sim.requests_since(seq) if r["path"] != "/v1/session"] == []
+
+
+def test_instant_with_boxes_left_ticked_saves_instant_without_them(alice):
+    resp = client_for("alice").post("/newsfeeds/schedule/", {"default-frequency": "Instant", "default-hours": ["8"],
+                                                             "default-days_of_week": ["Monday"], "action": "save"})
+    assert resp.status_code == 302
+    row = Schedule.objects.get(account=alice, feed__isnull=True)
+    assert row.frequency == "Instant" and not row.hours_of_day and not row.days_of_week
 
 
 def test_feed_form_over_htmx_returns_the_feed_block_marked_pending(alice):
@@ -83,7 +90,7 @@ def test_preview_shows_sentence_and_five_times_or_the_reason(alice):
     assert "Mondays at 9 am" in html and html.count("<li>") == 5
     html = client.get("/newsfeeds/preview/", {"prefix": "default", "default-frequency": "Instant",
                                               "default-days_of_month": ["3"]}).content.decode()
-    assert "An Instant schedule takes no hours or days" in html
+    assert INSTANT_SENTENCE in html  # Instant takes no days: a box left ticked is dropped, not refused
 
 
 def test_removing_a_schedule_the_feed_does_not_have_says_so_and_returns_to_the_page(alice):
