@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from contacts_app import services
 from contacts_app.models import Contact, SparkAccount, SparkWrite
 from tests.conftest import wait_for
 from tests.e2e.conftest import login
@@ -58,7 +57,12 @@ def test_broken_link_keeps_writes_and_reconnect_sends_them(fresh_sim, live_serve
                                     headers={"Authorization": f"OAuth {token}", "X-SparkApi-User-Agent": "test"})
     assert revoked.status_code == 200
     contact = Contact.objects.filter(owner=account, record_status="Connected").first()
-    write = services.contact_tag_add(account=account, user=user, contact=contact, tag="Kept While Broken")
+    # The agent, unaware, tags a contact in the page.
+    page.goto(f"{live_server.url}/contacts/{contact.pk}/")
+    page.fill("#tag-input", "Kept While Broken")
+    page.click(".tag-add button")
+    expect(page.locator("#tags .chip", has_text="Kept While Broken")).to_be_visible()
+    write = wait_for(lambda: SparkWrite.objects.filter(contact=contact, kind="tag_add").first(), message="the write")
     wait_for(lambda: SparkAccount.objects.get(pk=account.pk).link_status == "broken", message="the link broken")
     assert SparkWrite.objects.get(pk=write.pk).status == "queued"  # waiting, not failed, not lost
 
