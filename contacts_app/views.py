@@ -373,7 +373,10 @@ def contact_row(request, account, pk: int):
     try:
         contact = selectors.contact_get_for_agent(account=account, pk=pk)
     except Http404:
-        # Gone from the list (deleted, transferred away): the row goes, and its polling stops.
+        if not request.htmx:
+            raise
+        # Gone from the list (deleted, transferred away): the row goes, and its polling stops. The same empty
+        # answer for any id that is not the agent's, so it tells nothing about other agents' contacts.
         return HttpResponse("", status=HTMX_STOP_POLLING)
     return render(request, "contacts_app/_row.html", {"c": contact})
 
@@ -385,6 +388,8 @@ def contact_live(request, account, pk: int):
     try:
         contact = selectors.contact_get_for_agent(account=account, pk=pk)
     except Http404:
+        if not request.htmx:
+            raise
         response = HttpResponse("", status=HTMX_STOP_POLLING)
         response["HX-Redirect"] = reverse("contacts:list")
         return response
