@@ -414,14 +414,15 @@ def contacts_list_meta(request, account):
         dt.datetime.fromtimestamp(baseline["t"], tz=dt.UTC)
     except (ValueError, OverflowError, OSError):
         baseline = {"shown": 0, "n": -1, "t": 0}
-    reload_rows = False
+    reload_rows = offer_reload = False
     if page.object_list and not baseline["shown"]:
         reload_rows = True  # nothing on the page to lose: show the first contacts as soon as they arrive
     elif settled and (paginator.count != baseline["n"] or selectors.contacts_changed_since(
             account=account, since=dt.datetime.fromtimestamp(baseline["t"], tz=dt.UTC))):
-        reload_rows = True
+        # Rows the agent may be working on never change under them: they are offered the new state instead.
+        offer_reload = True
     context = {"account": account, "page": page, "sync": sync, "query_string": urlencode(query.as_params()),
-               "reload_rows": reload_rows, "baseline": baseline}
+               "reload_rows": reload_rows, "offer_reload": offer_reload, "baseline": baseline}
     response = render(request, "contacts_app/contact_list.html#meta", context)
     if reload_rows:
         response["HX-Trigger"] = "contactsChanged"

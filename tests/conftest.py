@@ -6,11 +6,13 @@ Celery workers in their own processes.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 
 import pytest
@@ -216,3 +218,59 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# -- no traceback anywhere in the app's log ---------------------------------------------------------------
+# No test may leave a traceback behind in the web process's log (Django's request log, the app's own loggers); the
+# fault suite also scans the Celery workers' output. A test whose tracebacks are the point says so with
+# @pytest.mark.allows_tracebacks("why").
+
+TRACEBACK_LOGGERS = ("django", "celery", "crm", "contacts_app", "newsfeeds_app", "sharing_app")
+# Django refusing a hostile request (too large a body, a disallowed host) logs it with exc_info at ERROR, by design:
+# the answer is a 400, not a failure of ours.
+BY_DESIGN = ("django.security.",)
+
+
+class TracebackCollector(logging.Handler):
+    """Every ERROR record that carries an exception, with the test it happened in."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.test = "(outside any test)"
+        self.allowed = False
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.exc_info or self.allowed or record.name.startswith(BY_DESIGN):
+            return
+        tb = "".join(traceback.format_exception(*record.exc_info))
+        self.seen.append(f"{self.test}: {record.name}: {record.getMessage()[:300]}\n{tb[-3000:]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_tracebacks():
+    """Fails the suite at its end if any traceback reached the log outside the test that caused it."""
+    collector = TracebackCollector()
+    loggers = [logging.getLogger(name) for name in TRACEBACK_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(collector)
+    yield collector
+    for logger in loggers:
+        logger.removeHandler(collector)
+    if collector.seen:
+        pytest.fail(f"{len(collector.seen)} traceback(s) in the app's log:\n\n" + "\n\n".join(collector.seen[:10]),
+                    pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_tracebacks_in_this_test(request, log_tracebacks):
+    """The same check per test, so the failure names the test that caused it."""
+    marker = request.node.get_closest_marker("allows_tracebacks")
+    log_tracebacks.test, log_tracebacks.allowed = request.node.nodeid, marker is not None
+    before = len(log_tracebacks.seen)
+    yield
+    found = log_tracebacks.seen[before:]
+    del log_tracebacks.seen[before:]  # reported here, once
+    log_tracebacks.test, log_tracebacks.allowed = "(between tests)", False
+    if found:
+        pytest.fail(f"{len(found)} traceback(s) in the app's log:\n\n" + "\n\n".join(found[:5]), pytrace=False)

@@ -166,5 +166,22 @@
   }
   document.addEventListener("DOMContentLoaded", () => { tickUndo(); restoreRefusedSelection(); syncBulkBar(); });
   window.addEventListener("pageshow", (e) => { if (e.persisted) syncBulkBar(); });
-  document.addEventListener("htmx:afterSwap", () => { cursor = -1; syncBulkBar(); });
+  // What the agent set in the bulk bar (action, tag, agent) survives any refresh of the results under it.
+  let barState = null;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (!e.detail.target || e.detail.target.id !== "results") return;
+    const get = (id) => document.getElementById(id)?.value;
+    barState = { action: get("bulk-action"), tag: get("bulk-tag"), owner: get("bulk-owner") };
+  });
+  document.addEventListener("htmx:afterSwap", () => {
+    cursor = -1;
+    if (barState) {
+      for (const [id, value] of [["bulk-action", barState.action], ["bulk-tag", barState.tag], ["bulk-owner", barState.owner]]) {
+        const el = document.getElementById(id);
+        if (el && value !== undefined && (el.tagName !== "SELECT" || el.querySelector(`option[value="${CSS.escape(value)}"]`))) el.value = value;
+      }
+      barState = null;
+    }
+    syncBulkBar();
+  });
 })();

@@ -303,6 +303,7 @@ def test_write_that_keeps_failing_stops_after_max_attempts(fresh_sim, alice, sta
     assert SparkWrite.objects.get(pk=write.pk).status == "confirmed"
 
 
+@pytest.mark.allows_tracebacks("the test plants an IntegrityError in the delivery; the outbox logs it with its traceback")
 def test_an_error_of_ours_counts_too_and_stops_with_a_readable_reason(fresh_sim, alice, settings, monkeypatch):
     from django.db import IntegrityError
 

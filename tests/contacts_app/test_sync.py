@@ -211,6 +211,7 @@ def test_a_record_the_store_refuses_is_skipped_and_reported_while_the_rest_impor
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.allows_tracebacks("the test plants a bug in the sync; it is logged with its traceback")
 def test_a_sync_stopped_by_an_unexpected_error_is_marked_failed_not_left_running(fresh_sim, link_agent, monkeypatch):
     from contacts_app import sync
 

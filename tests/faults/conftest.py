@@ -3,13 +3,11 @@ runs the long one (1,000 writes, a 60 s outage, more generated inputs)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
 import subprocess
 import time
-import traceback
 
 import pytest
 import redis
@@ -65,67 +63,10 @@ def private_redis():
     server.stop()
 
 
-# -- no traceback anywhere in the app's log ---------------------------------------------------------------
-# Every test here may feed the app hostile input or a hostile upstream; none may leave a traceback behind: in the
-# web process (Django's request log, the app's own loggers) or in a Celery worker's output. A test whose tracebacks
-# are the point (none yet) says so with @pytest.mark.allows_tracebacks("why").
-
-TRACEBACK_LOGGERS = ("django", "celery", "crm", "contacts_app", "newsfeeds_app", "sharing_app")
-# Django refusing a hostile request (too large a body, a disallowed host) logs it with exc_info at ERROR, by design:
-# the answer is a 400, not a failure of ours.
-BY_DESIGN = ("django.security.",)
+# -- no traceback in a worker's output (the log itself is scanned for the whole suite: tests/conftest.py) ----
 # What a worker prints when the test itself restarts the broker under it (the `private_redis` fixture).
 BROKER_LOST = re.compile(r"Connection to broker lost|Cannot connect to redis|redis\.exceptions\.ConnectionError|"
                          r"ConnectionRefusedError|ConnectionResetError|kombu\.exceptions\.OperationalError")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "allows_tracebacks(reason): tracebacks in the log are expected in this test")
-
-
-class TracebackCollector(logging.Handler):
-    """Every ERROR record that carries an exception, with the test it happened in."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.test = "(outside any test)"
-        self.allowed = False
-        self.seen: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not record.exc_info or self.allowed or record.name.startswith(BY_DESIGN):
-            return
-        tb = "".join(traceback.format_exception(*record.exc_info))
-        self.seen.append(f"{self.test}: {record.name}: {record.getMessage()[:300]}\n{tb[-3000:]}")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def log_tracebacks():
-    """Fails the suite at its end if any traceback reached the log outside the test that caused it."""
-    collector = TracebackCollector()
-    loggers = [logging.getLogger(name) for name in TRACEBACK_LOGGERS]
-    for logger in loggers:
-        logger.addHandler(collector)
-    yield collector
-    for logger in loggers:
-        logger.removeHandler(collector)
-    if collector.seen:
-        pytest.fail(f"{len(collector.seen)} traceback(s) in the app's log:\n\n" + "\n\n".join(collector.seen[:10]),
-                    pytrace=False)
-
-
-@pytest.fixture(autouse=True)
-def no_tracebacks_in_this_test(request, log_tracebacks):
-    """The same check per test, so the failure names the test that caused it."""
-    marker = request.node.get_closest_marker("allows_tracebacks")
-    log_tracebacks.test, log_tracebacks.allowed = request.node.nodeid, marker is not None
-    before = len(log_tracebacks.seen)
-    yield
-    found = log_tracebacks.seen[before:]
-    del log_tracebacks.seen[before:]  # reported here, once
-    log_tracebacks.test, log_tracebacks.allowed = "(between tests)", False
-    if found:
-        pytest.fail(f"{len(found)} traceback(s) in the app's log:\n\n" + "\n\n".join(found[:5]), pytrace=False)
 
 
 def traceback_blocks(lines: list[str]) -> list[str]:

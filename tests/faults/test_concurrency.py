@@ -152,6 +152,7 @@ def test_bulk_job_whose_preparation_died_is_resumed_by_the_sweep(alice, start_wo
     wait_for(done, timeout=120, interval=1, message="the resumed job to finish")
 
 
+@pytest.mark.allows_tracebacks("the test makes preparation die on purpose; each death is logged with its traceback")
 def test_bulk_job_whose_preparation_keeps_dying_is_failed_with_a_reason(alice, settings):
     ids = list(Contact.objects.filter(owner=alice).order_by("pk").values_list("pk", flat=True))[:5]
     # No tag in its parameters: every preparation attempt raises.
