@@ -81,6 +81,10 @@ def _selected_ids(request) -> list[str]:
     return request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
 
 
+def _badge(css: str, text: str):
+    return format_html('<span class="badge {}">{}</span>', css, text)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -277,10 +281,10 @@ class AgentAdmin(ReadOnlyAdmin):
     def link(self, obj):
         account = self._account(obj)
         if account is None:
-            return format_html('<span class="badge off">Not linked</span>')
+            return _badge("off", "Not linked")
         if account.link_status == SparkAccount.LinkStatus.BROKEN:
             return format_html('<span class="badge warn" title="{}">Needs reconnecting</span>', account.link_error)
-        return format_html('<span class="badge ok">Linked</span>')
+        return _badge("ok", "Linked")
 
     @admin.display(description="Last sync", ordering="_last_sync")
     def last_sync(self, obj):
@@ -320,7 +324,7 @@ class AgentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Changes waiting", ordering="_waiting")
     def writes_waiting(self, obj):
-        return self._writes_link(obj, obj._waiting, "status__in=queued,sending", "warn")
+        return self._writes_link(obj, obj._waiting, "status__in=queued,in_flight", "warn")
 
     @admin.display(description="Changes failed", ordering="_failed")
     def writes_failed(self, obj):
@@ -329,8 +333,8 @@ class AgentAdmin(ReadOnlyAdmin):
     @admin.display(description="Login", ordering="is_active")
     def login(self, obj):
         if obj.is_active:
-            return format_html('<span class="badge ok">Enabled</span>')
-        return format_html('<span class="badge bad">Disabled</span>')
+            return _badge("ok", "Enabled")
+        return _badge("bad", "Disabled")
 
     # -- actions ----------------------------------------------------------------------------------------------------
 

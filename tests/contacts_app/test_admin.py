@@ -88,7 +88,10 @@ def test_migration_creates_the_broker_group_with_view_and_action_permissions_onl
             "discard_sparkwrite"} <= codenames
     # The one delete a broker has is the unlock of a locked-out login (axes' access attempts).
     assert {"view_accessattempt", "delete_accessattempt"} <= codenames
-    assert not [c for c in codenames - {"delete_accessattempt"} if c.startswith(("add_", "change_", "delete_"))]
+    # And the one add: an agent's login, made by the Agents page's own form through people.agent_add.
+    assert {"view_agent", "add_agent", "disable_agent", "reset_agent_password"} <= codenames
+    assert not [c for c in codenames - {"delete_accessattempt", "add_agent"}
+                if c.startswith(("add_", "change_", "delete_"))]
 
 
 @pytest.mark.django_db
