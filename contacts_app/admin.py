@@ -211,8 +211,8 @@ class AgentAddForm(forms.Form):
 
 @admin.register(Agent)
 class AgentAdmin(ReadOnlyAdmin):
-    list_display = ("full_name", "username", "link", "last_sync", "activity", "last_seen", "contacts_held",
-                    "writes_waiting", "writes_failed", "login")
+    list_display = ("full_name", "login", "link", "last_sync", "activity", "last_seen", "contacts_held",
+                    "writes_waiting", "writes_failed")
     list_display_links = ("full_name",)
     list_filter = (LinkFilter, LoginFilter)
     search_fields = ("username", "first_name", "last_name", "email")
@@ -293,8 +293,8 @@ class AgentAdmin(ReadOnlyAdmin):
                                obj._sync_error[:60])
         if obj._last_sync is None:
             return "Never" if self._account(obj) else "—"
-        status = dict(SyncState.Status.choices).get(obj._sync_status, "")
-        return f"{timesince(obj._last_sync)} ago" + (f" · {status}" if status else "")
+        running = " · syncing" if obj._sync_status == SyncState.Status.RUNNING else ""
+        return f"OK, {timesince(obj._last_sync)} ago{running}"
 
     @admin.display(description="Activity")
     def activity(self, obj):
@@ -322,19 +322,19 @@ class AgentAdmin(ReadOnlyAdmin):
         url = reverse("admin:contacts_app_sparkwrite_changelist") + f"?account__id__exact={account.pk}&{status}"
         return format_html('<a class="badge {}" href="{}">{}</a>', css, url, count)
 
-    @admin.display(description="Changes waiting", ordering="_waiting")
+    @admin.display(description="Waiting", ordering="_waiting")
     def writes_waiting(self, obj):
         return self._writes_link(obj, obj._waiting, "status__in=queued,in_flight", "warn")
 
-    @admin.display(description="Changes failed", ordering="_failed")
+    @admin.display(description="Failed", ordering="_failed")
     def writes_failed(self, obj):
         return self._writes_link(obj, obj._failed, "status__exact=failed", "bad")
 
-    @admin.display(description="Login", ordering="is_active")
+    @admin.display(description="Login", ordering="username")
     def login(self, obj):
         if obj.is_active:
-            return _badge("ok", "Enabled")
-        return _badge("bad", "Disabled")
+            return obj.username
+        return format_html('{} <span class="badge bad">disabled</span>', obj.username)
 
     # -- actions ----------------------------------------------------------------------------------------------------
 
