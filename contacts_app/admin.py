@@ -30,6 +30,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.timesince import timesince
 
 from crm.admin_credentials import CredentialSafeAdmin, masked
@@ -71,6 +72,11 @@ class ReadOnlyAdmin(CredentialSafeAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        # "Audit log", not Django's "Select audit event to view"
+        return super().changelist_view(request, {"title": capfirst(self.opts.verbose_name_plural),
+                                                 **(extra_context or {})})
 
 
 def _perm(request, codename: str) -> bool:

@@ -70,6 +70,7 @@ class FlexAdminSite(AdminSite):
     site_header = "FlexCRM"
     site_title = "FlexCRM"
     index_title = "Run the office"
+    enable_nav_sidebar = False  # the index is the map; the broker's tables need the width
 
     def get_app_list(self, request, app_label=None):
         if app_label is not None:

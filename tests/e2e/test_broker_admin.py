@@ -199,5 +199,5 @@ def test_broker_retries_and_discards_failed_changes_and_reads_the_audit_log(demo
     second.fill("input[name=username]", "alice")
     second.fill("input[name=password]", demo_world.password)
     second.click("input[type=submit]")
-    expect(second.locator(".errornote")).to_contain_text("staff account")
+    expect(second.locator(".errornote", has_text="staff account")).to_be_visible()
     screenshot("alice-refused-by-admin", second)
