@@ -439,7 +439,7 @@ class AgentAdmin(ReadOnlyAdmin):
             else:
                 link = request.build_absolute_uri(people.invite_path(agent))
                 return TemplateResponse(request, "admin/contacts_app/agent_links.html", {
-                    **self.admin_site.each_context(request), "title": f"{agent.get_full_name()} can log in",
+                    **self.admin_site.each_context(request), "title": f"Added {agent.get_full_name() or agent.username}",
                     "opts": self.opts, "links": [(agent, link)], "added": agent,
                 })
         return TemplateResponse(request, "admin/contacts_app/agent_add.html", {
