@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
@@ -48,6 +49,9 @@ class SparkAccount(TimeStamped):
     token_expires_at = models.DateTimeField(null=True, blank=True)
     link_status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.LINKED)
     link_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "flexmls link"
 
     def __str__(self) -> str:
         return f"{self.name or self.user} ({self.spark_user_id})"
@@ -220,7 +224,8 @@ class AgentDirectoryEntry(models.Model):
     fetched_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "agent directory"
+        verbose_name = "office directory entry"
+        verbose_name_plural = "office directory"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.office_name or self.office_id})"
@@ -326,6 +331,8 @@ class SparkWrite(TimeStamped):
             models.Index(fields=["contact", "id"], name="write_contact_order"),
             models.Index(fields=["account", "status"], name="write_account_status"),
         ]
+        verbose_name = "change sent to flexmls"
+        verbose_name_plural = "changes sent to flexmls"
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.contact_name} ({self.get_status_display()})"
@@ -375,6 +382,7 @@ class AuditEvent(models.Model):
         DISCARDED = "discarded", "Discarded"
         CANCELLED = "cancelled", "Undone"
         RETRIED = "retried", "Retried"
+        DONE = "done", "Done (nothing sent to flexmls)"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -394,8 +402,40 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["contact", "-created_at"], name="audit_contact")]
+        verbose_name = "audit event"
+        verbose_name_plural = "audit log"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("Audit events are append-only")
         super().save(*args, **kwargs)
+
+
+class OfficeMember(TimeStamped):
+    """Which office a login belongs to in the CRM, where its flexmls link does not say (or it has none).
+
+    A broker's row binds them to the office they run (`mls_wide`: every office of the MLS, for an MLS-admin broker);
+    an agent a broker added before their flexmls link exists gets the broker's office. A linked agent's office is
+    their SparkAccount's.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="office_member")
+    office_id = models.CharField(max_length=40, blank=True, db_index=True)
+    office_name = models.CharField(max_length=200, blank=True)
+    mls_wide = models.BooleanField(default=False, help_text="An MLS-admin broker: sees every office")
+
+    def __str__(self) -> str:
+        return f"{self.user} — {'the whole MLS' if self.mls_wide else self.office_name or self.office_id}"
+
+
+class Agent(User):
+    """An agent's login as the broker's Agents page sees it (a proxy of the user; brokers are not agents)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "agent"
+        verbose_name_plural = "agents"
+        permissions = [
+            ("disable_agent", "Can disable or enable an agent's login"),
+            ("reset_agent_password", "Can give an agent a one-time link to set a new password"),
+        ]

@@ -65,7 +65,7 @@ def is_offboarding(job: BulkJob) -> bool:
 
 
 @transaction.atomic
-def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget) -> BulkJob:
+def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget, disable_login: bool = False) -> BulkJob:
     if target.spark_user_id == departing.spark_user_id:
         raise WriteRefused("Choose another agent than the departing one.")
     admin_services.transfer_acting_account(owner=departing, target=target, prefer_mls_admin=True)  # refuses early
@@ -79,7 +79,7 @@ def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget) 
         params={"offboarding": True, "owner_id": target.spark_user_id, "owner_name": target.name,
                 "owner_office_id": target.office_id, "owner_office_name": target.office_name,
                 "phase": Phase.READING, "read": 0, "skipped": [], "schedules": {}, "schedule_results": [],
-                "note": ""},
+                "note": "", "disable_login": disable_login, "login_disabled": False},
     )
     transaction.on_commit(lambda: run_offboarding.delay(job.pk))
     return job
@@ -270,6 +270,11 @@ def offboarding_finish(*, job: BulkJob) -> bool:
         results.extend(_schedule_results(entry, statuses.get(int(write_id), ""), client, params["owner_name"],
                                          job.account.name))
     params["schedule_results"] = results
+    if params.get("disable_login"):
+        from .people import agent_login_set
+
+        agent_login_set(by=job.created_by, agent=job.account.user, active=False, why="offboarded")
+        params["login_disabled"] = True
     params["phase"] = Phase.DONE
     BulkJob.objects.filter(pk=job.pk).update(params=params, status=BulkJob.Status.DONE, finished_at=timezone.now(),
                                              updated_at=timezone.now())
@@ -296,6 +301,8 @@ class OffboardingReport:
     skipped: list[dict]
     schedule_results: list[dict]
     note: str
+    disable_login: bool = False
+    login_disabled: bool = False
 
     @property
     def finished(self) -> bool:
@@ -304,6 +311,14 @@ class OffboardingReport:
     @property
     def schedules_not_recreated(self) -> list[dict]:
         return [r for r in self.schedule_results if not r["ok"]]
+
+    @property
+    def schedules_recreated(self) -> list[dict]:
+        return [r for r in self.schedule_results if r["ok"]]
+
+    @property
+    def has_failures(self) -> bool:
+        return bool(self.failed or self.skipped or self.schedules_not_recreated or self.note)
 
 
 def offboarding_report(*, job: BulkJob) -> OffboardingReport:
@@ -318,7 +333,8 @@ def offboarding_report(*, job: BulkJob) -> OffboardingReport:
         open=[w for w in writes if w.status in SparkWrite.OPEN],
         confirmed=[w for w in writes if w.status == SparkWrite.Status.CONFIRMED],
         skipped=params.get("skipped", []), schedule_results=params.get("schedule_results", []),
-        note=params.get("note", ""),
+        note=params.get("note", ""), disable_login=bool(params.get("disable_login")),
+        login_disabled=bool(params.get("login_disabled")),
     )
 
 

@@ -12,7 +12,15 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from contacts_app import services
-from contacts_app.models import AgentDirectoryEntry, AuditEvent, Contact, SparkAccount, SparkWrite, SyncState
+from contacts_app.models import (
+    AgentDirectoryEntry,
+    AuditEvent,
+    Contact,
+    OfficeMember,
+    SparkAccount,
+    SparkWrite,
+    SyncState,
+)
 from contacts_app.sync import contacts_sync
 from tests.conftest import wait_for
 
@@ -24,15 +32,22 @@ def ensure_broker_group() -> Group:
     migration = importlib.import_module("contacts_app.migrations.0004_broker_group")
     migration.broker_group_create(django_apps)
     importlib.import_module("contacts_app.migrations.0006_broker_unlocks_logins").broker_unlock_grant(django_apps)
+    importlib.import_module("contacts_app.migrations.0009_broker_people").broker_people_grant(django_apps)
     return Group.objects.get(name="Broker")
+
+
+def make_broker(username: str, *, office_id: str = "", office_name: str = "", mls_wide: bool = False):
+    user = get_user_model().objects.create_user(username, password=f"pw-{username}", first_name=username.title(),
+                                                last_name="Broker", is_staff=True)
+    user.groups.add(ensure_broker_group())
+    OfficeMember.objects.create(user=user, office_id=office_id, office_name=office_name, mls_wide=mls_wide)
+    return user
 
 
 @pytest.fixture
 def broker(db):
-    user = get_user_model().objects.create_user("brenda", password="pw-brenda", first_name="Brenda",
-                                                last_name="Broker", is_staff=True)
-    user.groups.add(ensure_broker_group())
-    return user
+    """An MLS-admin broker: sees every office (office scoping has its own tests in test_people.py)."""
+    return make_broker("brenda", mls_wide=True)
 
 
 @pytest.fixture
@@ -73,7 +88,10 @@ def test_migration_creates_the_broker_group_with_view_and_action_permissions_onl
             "discard_sparkwrite"} <= codenames
     # The one delete a broker has is the unlock of a locked-out login (axes' access attempts).
     assert {"view_accessattempt", "delete_accessattempt"} <= codenames
-    assert not [c for c in codenames - {"delete_accessattempt"} if c.startswith(("add_", "change_", "delete_"))]
+    # And the one add: an agent's login, made by the Agents page's own form through people.agent_add.
+    assert {"view_agent", "add_agent", "disable_agent", "reset_agent_password"} <= codenames
+    assert not [c for c in codenames - {"delete_accessattempt", "add_agent"}
+                if c.startswith(("add_", "change_", "delete_"))]
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from contacts_app.models import OfficeMember
 from contacts_app.services import spark_account_link
 from contacts_app.tasks import sync_agent_contacts
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         except (requests.RequestException, ValueError) as exc:
             raise CommandError(f"Could not read demo accounts from sparksim at {sim_url}: {exc}") from exc
         rows = []
+        office = ("", "")  # the broker runs the first agent's office (the demo's Red River Realty)
         for acct in data["accounts"]:
             if acct.get("role") != "Private":
                 continue
@@ -51,6 +53,7 @@ class Command(BaseCommand):
                 api_key=acct["api_key"], api_secret=acct["api_secret"],
             )
             rows.append((acct["login"], acct["name"], acct.get("office_name", ""), acct.get("mls_admin")))
+            office = office if office[0] else (acct.get("office_id", ""), acct.get("office_name", ""))
             if not no_sync:
                 sync_agent_contacts.delay(account.pk, True)
         User = get_user_model()
@@ -58,10 +61,25 @@ class Command(BaseCommand):
         broker.is_staff, broker.is_superuser = True, False  # a broker: the Broker group's permissions, no more
         broker.set_password(password)
         broker.save()
-        broker.groups.add(Group.objects.get(name="Broker"))
+        broker.groups.add(broker_group())
+        OfficeMember.objects.update_or_create(user=broker, defaults={"office_id": office[0], "office_name": office[1],
+                                                                     "mls_wide": False})
         self.stdout.write(f"Demo logins (password for all: {password}):")
         for login, name, office, admin in rows:
             self.stdout.write(f"  {login:<8} {name}, {office}{' (MLS admin)' if admin else ''}")
-        self.stdout.write("  broker   the broker (Django admin at /admin/)")
+        self.stdout.write(f"  broker   the broker of {office[1]} (the admin at /admin/)")
         port = os.environ.get("WEB_PORT", "8000")
         self.stdout.write(self.style.SUCCESS(f"\nFlexCRM is starting at http://127.0.0.1:{port}/  (Ctrl-C stops everything)"))
+
+
+def broker_group():
+    """The Broker group with the permissions its migrations give it (a flushed test database lost them)."""
+    import importlib
+
+    from django.apps import apps
+
+    migrations = "contacts_app.migrations."
+    importlib.import_module(migrations + "0004_broker_group").broker_group_create(apps)
+    importlib.import_module(migrations + "0006_broker_unlocks_logins").broker_unlock_grant(apps)
+    importlib.import_module(migrations + "0009_broker_people").broker_people_grant(apps)
+    return Group.objects.get(name="Broker")
