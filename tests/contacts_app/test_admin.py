@@ -32,7 +32,7 @@ def ensure_broker_group() -> Group:
     migration = importlib.import_module("contacts_app.migrations.0004_broker_group")
     migration.broker_group_create(django_apps)
     importlib.import_module("contacts_app.migrations.0006_broker_unlocks_logins").broker_unlock_grant(django_apps)
-    importlib.import_module("contacts_app.migrations.0009_broker_people").broker_people_grant(django_apps)
+    importlib.import_module("contacts_app.migrations.0010_broker_people").broker_people_grant(django_apps)
     return Group.objects.get(name="Broker")
 
 

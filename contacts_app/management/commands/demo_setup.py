@@ -81,5 +81,5 @@ def broker_group():
     migrations = "contacts_app.migrations."
     importlib.import_module(migrations + "0004_broker_group").broker_group_create(apps)
     importlib.import_module(migrations + "0006_broker_unlocks_logins").broker_unlock_grant(apps)
-    importlib.import_module(migrations + "0009_broker_people").broker_people_grant(apps)
+    importlib.import_module(migrations + "0010_broker_people").broker_people_grant(apps)
     return Group.objects.get(name="Broker")

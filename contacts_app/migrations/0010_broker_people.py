@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('contacts_app', '0008_activity_refresher'),
+        ('contacts_app', '0009_outbox_hardening'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
