@@ -121,3 +121,12 @@ def phone(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def search(page, text: str) -> None:
+    """Type into the list's search box as an agent does, and wait until the list shows that search (the address
+    follows the results), so the next step acts on the searched list, not on the one before it."""
+    from urllib.parse import parse_qs, urlparse
+
+    page.fill("#q", text)
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("q", [""])[0] == text)

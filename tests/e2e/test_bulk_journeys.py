@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts_app.models import Contact
+from tests.e2e.conftest import search
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
@@ -177,7 +178,7 @@ def test_transfer_on_a_fresh_install_to_an_agent_of_the_office(demo_world, page,
     # All matching a search: every contact it finds goes to Carol.
     page.click("text=← Contacts")
     target = page.locator("tr.contact-row td.name a").first.inner_text()
-    page.fill("#q", target)
+    search(page, target)
     expect(page.locator(".total")).to_have_text(re.compile(r"^\d+ contacts?"))
     expect(page.locator("tr.contact-row").first).to_contain_text(target)
     matching = int(re.match(r"\d+", page.locator(".total").inner_text()).group())
@@ -257,7 +258,7 @@ def test_news_feed_schedule_for_a_selection_and_all_matching(demo_world, page, s
 
     # Hand-picked: find the contact by name, pick it, and carry it to the news feed schedule form.
     page.click("nav >> text=Contacts")
-    page.fill("#q", with_feed)
+    search(page, with_feed)
     expect(page.locator("tr.contact-row").first).to_contain_text(with_feed)
     page.locator("tr.contact-row", has_text=with_feed).first.locator("input.pick").check()
     apply(page, "newsfeed_schedule")
@@ -309,10 +310,10 @@ def test_selection_survives_filter_sort_and_search_then_is_applied(demo_world, p
         row = page.locator("tr.contact-row", has_text=name)
         if row.count():
             expect(row.locator("input.pick")).to_be_checked()
-    page.fill("#q", first_two[0])
+    search(page, first_two[0])
     expect(page.locator("tr.contact-row").first).to_contain_text(first_two[0])
     expect(page.locator("#bulk-count")).to_contain_text("3 selected")
-    page.fill("#q", "")
+    search(page, "")
     expect(page.locator("#bulk-count")).to_contain_text("3 selected")
 
     # Each bulk action can be chosen without the list reloading under it (and the selection is still there).

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts_app.models import Contact
+from tests.e2e.conftest import search
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
@@ -29,7 +30,7 @@ def test_agent_sees_searches_and_only_their_own_contacts(demo_world, page):
 
     target = Contact.objects.filter(owner__user__username="alice").order_by("-display_name").first()
     last_name = target.display_name.split()[-1]
-    page.fill("#q", last_name)
+    search(page, last_name)
     page.wait_for_function("() => new URL(location.href).searchParams.get('q') !== null")
     expect(page.locator("tr.contact-row", has_text=target.display_name)).to_be_visible(timeout=WAIT)
     expected = Contact.objects.filter(owner__user__username="alice", search_text__contains=last_name.lower()).count()
@@ -38,7 +39,7 @@ def test_agent_sees_searches_and_only_their_own_contacts(demo_world, page):
     assert rows and all(last_name.lower() in row.lower() for row in rows)
     assert f"q={last_name}" in page.url  # the URL holds the search: back button and shared links work
 
-    page.fill("#q", bobs.primary_email)
+    search(page, bobs.primary_email)
     expect(page.locator(".empty")).to_contain_text("No contacts match", timeout=WAIT)
 
     page.goto(demo_world.url + "/contacts/?q=" + bobs.display_name.split()[0])

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts_app.models import Contact, SparkWrite
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, search
 from tests.e2e.journeys import content_width, list_loaded, revisit_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -82,7 +82,7 @@ def test_a_create_flexmls_refuses_offers_no_retry_stays_out_of_the_list_and_disc
     # Not in the list, so no "all matching" bulk action sweeps it up.
     page.get_by_role("link", name="Contacts", exact=True).click()
     list_loaded(page)
-    page.fill("#q", "Refused Person")
+    search(page, "Refused Person")
     expect(page.locator("#results .empty")).to_contain_text("No contacts match")
 
     page.get_by_role("link", name=re.compile("Needs attention")).click()

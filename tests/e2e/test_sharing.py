@@ -12,6 +12,7 @@ from contacts_app.models import Contact, SparkAccount
 from contacts_app.spark import client_for_account
 from crm.spark.resources.savedsearches import saved_search_delete
 from sharing_app.models import SavedSearch, SharedLink
+from tests.e2e.conftest import search
 from tests.e2e.journeys import list_loaded, revisit_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -86,7 +87,7 @@ def test_share_three_listings_with_two_contacts_and_copy_the_link(alice, demo_wo
     expect(page.locator("tr.link-row")).to_have_count(1)
     page.locator(f"#link-{link.pk} .chip", has_text=second.display_name).first.wait_for()
     page.get_by_role("link", name="Contacts", exact=True).click()
-    page.fill("#q", second.primary_email)
+    search(page, second.primary_email)
     page.locator(f"tr.contact-row td.name a[href='/contacts/{second.pk}/']").click()
     expect(page.locator("#contact-links")).to_contain_text("3 listings")
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts_app.models import Contact, SparkAccount, SparkWrite
-from tests.e2e.conftest import WORLD_ENV
+from tests.e2e.conftest import WORLD_ENV, search
 from tests.e2e.test_bulk_journeys import open_contacts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -234,7 +234,7 @@ def test_narrow_window_still_lists_and_searches(alice, demo_world, phone):
     demo_world.login(phone, "alice")
     expect(phone.locator("tr.contact-row").first).to_be_visible()
     expect(phone.locator("th:has-text('Phone')")).to_be_hidden()
-    phone.fill("#q", alice.contacts.order_by("display_name").first().display_name)
+    search(phone, alice.contacts.order_by("display_name").first().display_name)
     expect(phone.locator(".total")).to_have_text(re.compile(r"^\d+ contacts?$"))
 
 
