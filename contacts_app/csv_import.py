@@ -565,9 +565,13 @@ def outcome_counts(imp: CsvImport) -> dict[str, int]:
     counts = {k: 0 for k in OUTCOME_LABELS}
     if job is None:
         return counts
+    by_action = import_counts_by_action(imp)
+    counts["invalid"], counts["skipped"] = by_action["invalid"], by_action["skip"]
     writes = write_statuses(job)
-    for row in imp.rows.only("action", "reason", "write_ids").iterator(5000):
-        counts[row_outcome(row, writes, job)[0]] += 1
+    # Polled every second while the job runs: only the sent rows' actions and write ids are read.
+    for action, write_ids in imp.rows.filter(action__in=[CsvImportRow.Action.CREATE, CsvImportRow.Action.UPDATE]) \
+            .values_list("action", "write_ids").iterator(5000):
+        counts[row_outcome(CsvImportRow(action=action, write_ids=write_ids), writes, job)[0]] += 1
     return counts
 
 
