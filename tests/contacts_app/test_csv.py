@@ -264,3 +264,21 @@ def test_export_streams_the_filtered_list_and_is_audited(alice):
     body = b"".join(vcard.streaming_content).decode()
     assert body.startswith("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob\r\n") and "EMAIL;TYPE=INTERNET,PREF:bob@example.com" in body
     assert AuditEvent.objects.get(action="export_vcard").after["rows"] == 1
+
+
+@pytest.mark.django_db
+def test_a_broker_exports_an_agents_book_from_the_admin(alice, link_agent):
+    from tests.contacts_app.test_admin import make_broker
+
+    bob = link_agent("bob")
+    _contact(alice, "Ann", "ann@example.com")
+    _contact(bob, "Bob's", "bobs@example.com")
+    client = Client()
+    client.force_login(make_broker("brenda", mls_wide=True))
+    resp = client.post("/admin/contacts_app/agent/", {"action": "export_books_csv",
+                                                       "_selected_action": [str(alice.user.pk)]})
+    assert resp.status_code == 200 and resp.streaming
+    rows = list(csv.DictReader(io.StringIO(b"".join(resp.streaming_content).decode("utf-8-sig"))))
+    assert [(r["Agent"], r["DisplayName"]) for r in rows] == [(alice.name, "Ann")]
+    event = AuditEvent.objects.get(action="export_csv")
+    assert event.source == SparkWrite.Source.ADMIN and event.account == alice and event.after["rows"] == 1
