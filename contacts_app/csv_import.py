@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -354,7 +355,7 @@ def csv_import_classify(*, imp: CsvImport, index: DuplicateIndex | None = None) 
     batch: list[CsvImportRow] = []
 
     def flush():
-        CsvImportRow.objects.bulk_update(batch, ["action", "reason", "planned", "contact"], batch_size=2000)
+        _rows_plan_save(batch)
         batch.clear()
 
     for row in imp.rows.order_by("line").iterator(2000):
@@ -394,6 +395,23 @@ def csv_import_classify(*, imp: CsvImport, index: DuplicateIndex | None = None) 
     imp.counts = counts
     imp.save(update_fields=["counts", "updated_at"])
     return counts
+
+
+def _rows_plan_save(rows: list[CsvImportRow]) -> None:
+    """One UPDATE ... FROM (VALUES ...) for the batch: linear in its size (bulk_update's CASE WHEN is quadratic,
+    minutes for 50,000 rows)."""
+    if not rows:
+        return
+    table = CsvImportRow._meta.db_table
+    values = ", ".join(["(%s::bigint, %s::text, %s::text, %s::jsonb, %s::bigint)"] * len(rows))
+    params: list = []
+    for r in rows:
+        params += [r.pk, r.action, r.reason, json.dumps(r.planned or {}), r.contact_id]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {table} AS r SET action = v.action, reason = v.reason, planned = v.planned, "  # noqa: S608 - our table name
+            f"contact_id = v.contact_id FROM (VALUES {values}) AS v(id, action, reason, planned, contact_id) "
+            "WHERE r.id = v.id", params)
 
 
 def planned_writes(row: CsvImportRow) -> int:
