@@ -35,7 +35,7 @@ from django.utils.timesince import timesince
 
 from crm.admin_credentials import CredentialSafeAdmin, masked
 
-from . import admin_services, offboarding, people
+from . import admin_export, admin_services, offboarding, people
 from .activity import activity_coverage
 from .models import (
     Agent,
@@ -901,3 +901,6 @@ class SafeAccessLogAdmin(CredentialSafeAdmin, AccessLogAdmin):
 @admin.register(AccessFailureLog)
 class SafeAccessFailureLogAdmin(CredentialSafeAdmin, AccessFailureLogAdmin):
     pass
+
+
+admin_export.hook(AgentAdmin)  # the broker's CSV export of agents' books (admin_export.py)

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 MAX_BULK = 50_000
 CHUNK = 200
 BULK_PREPARE_MAX_TRIES = 3
+# Kinds whose items are not the store's contacts prepare through a function of their own: {kind: prepare(job)}.
+PREPARERS: dict = {}
 
 
 def _claim_ttl() -> dt.timedelta:
@@ -68,7 +70,7 @@ def bulk_job_prepare(*, job: BulkJob) -> int:
     if job is None:
         return 0
     try:
-        created = _prepare(job)
+        created = PREPARERS.get(job.kind, _prepare)(job)
     except Exception as exc:
         log.exception("bulk job %s: preparation failed", job.pk)
         _prepare_failed(job, f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}".rstrip(": "))
@@ -196,6 +198,6 @@ def bulk_job_progress(*, job: BulkJob) -> BulkProgress:
         open=Count("pk", filter=Q(status__in=SparkWrite.OPEN)),
     )
     progress = BulkProgress(total=job.total, skipped=len(job.params.get("skipped", [])), **counts)
-    if progress.done and job.status != BulkJob.Status.DONE:
+    if progress.done and job.status not in (BulkJob.Status.DONE, BulkJob.Status.CANCELLED):
         BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.DONE, finished_at=timezone.now())
     return progress

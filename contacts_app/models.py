@@ -239,12 +239,14 @@ class BulkJob(TimeStamped):
         TAG_REMOVE = "tag_remove", "Untag"
         TRANSFER = "transfer", "Transfer"
         DELETE = "delete", "Delete"
+        CSV_IMPORT = "csv_import", "Import"
 
     class Status(models.TextChoices):
         PREPARING = "preparing", "Preparing"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Stopped"
+        CANCELLED = "cancelled", "Cancelled"
 
     account = models.ForeignKey(SparkAccount, on_delete=models.CASCADE, related_name="bulk_jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -439,3 +441,6 @@ class Agent(User):
             ("disable_agent", "Can disable or enable an agent's login"),
             ("reset_agent_password", "Can give an agent a one-time link to set a new password"),
         ]
+
+
+from .csv_models import CsvImport, CsvImportRow  # noqa: E402, F401 - the CSV import's models, registered with the app

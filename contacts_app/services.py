@@ -118,7 +118,8 @@ def _apply_attributes(contact: Contact, attrs: dict) -> None:
 
 
 @transaction.atomic
-def contact_create(*, account: SparkAccount, user, attributes: dict, source: str = "page") -> Contact:
+def contact_create(*, account: SparkAccount, user, attributes: dict, source: str = "page",
+                   bulk_job: BulkJob | None = None) -> Contact:
     attributes = {k: v for k, v in attributes.items() if v not in ("", None, [])}
     contact = Contact(owner=account, display_name=attributes["DisplayName"], attributes={},
                       write_state=Contact.WriteState.PENDING)
@@ -126,13 +127,14 @@ def contact_create(*, account: SparkAccount, user, attributes: dict, source: str
     contact.tags = list(attributes.get("Tags", []))
     contact.save()
     write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.CREATE,
-                    payload={"attributes": attributes}, source=source, after=attributes)
+                    payload={"attributes": attributes}, source=source, after=attributes, bulk_job=bulk_job)
     write_queue(write)
     return contact
 
 
 @transaction.atomic
-def contact_update(*, account: SparkAccount, user, contact: Contact, changes: dict, source: str = "page") -> SparkWrite | None:
+def contact_update(*, account: SparkAccount, user, contact: Contact, changes: dict, source: str = "page",
+                   bulk_job: BulkJob | None = None) -> SparkWrite | None:
     """Send only the fields the agent changed; Spark keeps its values for the others."""
     contact = contact_lock(account=account, pk=contact.pk)
     before = {name: contact.attributes.get(name, "") for name in changes}
@@ -142,7 +144,7 @@ def contact_update(*, account: SparkAccount, user, contact: Contact, changes: di
     _apply_attributes(contact, changes)
     contact.save()
     write = write_record(account=account, user=user, contact=contact, kind=SparkWrite.Kind.UPDATE,
-                    payload={"changes": changes}, source=source, before=before, after=changes)
+                    payload={"changes": changes}, source=source, before=before, after=changes, bulk_job=bulk_job)
     write_queue(write)
     return write
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_csv
 
 app_name = "contacts"
 urlpatterns = [
@@ -12,6 +12,13 @@ urlpatterns = [
     path("meta/", views.contacts_list_meta, name="list_meta"),
     path("bulk/", views.bulk_start, name="bulk"),
     path("jobs/<int:pk>/", views.bulk_job, name="job"),
+    path("import/", views_csv.import_upload, name="import"),
+    path("import/<int:pk>/", views_csv.import_detail, name="import_detail"),
+    path("import/<int:pk>/job/", views_csv.import_job, name="import_job"),
+    path("import/<int:pk>/cancel/", views_csv.import_cancel, name="import_cancel"),
+    path("import/<int:pk>/problems.csv", views_csv.import_failures, name="import_failures"),
+    path("export/", views_csv.export_list, name="export"),
+    path("export/selection/", views_csv.export_selection, name="export_selection"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/row/", views.contact_row, name="row"),
     path("<int:pk>/live/", views.contact_live, name="live"),

@@ -298,6 +298,9 @@ SHARE_MAX_CONTACTS = 500  # the share form's own limit
 @agent_required
 @require_POST
 def bulk_start(request, account):
+    if request.POST.get("action", "").startswith("export_"):  # a download of the selection, not a job
+        from .views_csv import export_selection
+        return export_selection(request)
     form = BulkForm(request.POST)
     back = reverse("contacts:list") + "?" + request.POST.get("query", "")
     if not form.is_valid():

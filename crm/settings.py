@@ -286,5 +286,11 @@ DIRECTORY_REFRESH_S = env_int("DIRECTORY_REFRESH_S", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE["refresh-agent-directories"] = {"task": "contacts_app.tasks.refresh_agent_directories",
                                                      "schedule": float(DIRECTORY_REFRESH_S)}
 
+# CSV in and out: the largest file and the most rows an import takes, and the rows an export reads per chunk of
+# its server-side cursor.
+CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+CSV_IMPORT_MAX_ROWS = env_int("CSV_IMPORT_MAX_ROWS", 50_000, minimum=1)
+CSV_EXPORT_CHUNK = env_int("CSV_EXPORT_CHUNK", 2000, minimum=1)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                       "KEY_PREFIX": env_str("CACHE_PREFIX", "crm")}}

@@ -107,6 +107,7 @@
         return;
       }
     }
+    if (action.startsWith("export_")) return;  // a download: the page and its selection stay
     // The job (or the share / news feed form) takes the selection from here; a new one starts empty. Kept aside
     // until the next page shows whether it was taken (a refusal comes back to this list with the reason).
     sessionStorage.setItem(bar.dataset.selectionKey + ":sent", JSON.stringify(selected()));
