@@ -28,6 +28,12 @@ PUBLIC = {"login", "logout", "healthz", "password_reset_confirm", "password_rese
 PUBLIC_PREFIXES = ("admin:",)  # the admin has its own login and refuses non-staff with a redirect to it
 
 
+
+def body_of(resp) -> str:
+    """The whole answer, streamed (an export) or not."""
+    content = b"".join(resp.streaming_content) if resp.streaming else resp.content
+    return content.decode(errors="replace")
+
 def _patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
     for p in resolver.url_patterns:
         if isinstance(p, URLResolver):
@@ -109,7 +115,7 @@ def test_another_agents_objects_are_404_on_every_url_and_method(agents):
             resp = getattr(client, method)(url, {"tag": "x", "ids": str(objs["contact"].pk)}
                                            if method == "post" else None)
             checked += 1
-            body = resp.content.decode(errors="replace")
+            body = body_of(resp)
             if resp.status_code >= 500:
                 problems.append(f"{method.upper()} {url} ({name}): {resp.status_code}")
             elif name.startswith(PUBLIC_PREFIXES):
@@ -190,7 +196,7 @@ def test_no_page_or_log_line_shows_a_key_secret_or_token(agents, sim, caplog):
         if name.startswith(PUBLIC_PREFIXES) or name == "logout":
             continue
         resp = client.get(url)
-        pages.append((url, resp.content.decode(errors="replace")))
+        pages.append((url, body_of(resp)))
     text = "\n".join(body for _, body in pages) + "\n".join(r.getMessage() for r in caplog.records)
     leaked = [s[:4] + "…" for s in secrets if s in text]
     assert not leaked, f"secrets found in pages or logs: {leaked}"
