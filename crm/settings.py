@@ -126,6 +126,8 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
+# Read from Redis (the cache) on every request, written through to PostgreSQL: no session query per page.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -180,7 +182,7 @@ else:
 # the login pages say so, and a broker unlocks it early in the admin (Access attempts, delete).
 AUTHENTICATION_BACKENDS = [
     "crm.login_throttle.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "crm.auth_backends.AgentModelBackend",  # Django's ModelBackend, loading the user with their Spark link
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -96,6 +97,9 @@ def latest_refusal(contact):
     """The contact's most recent write that flexmls refused (for a failed row); None if there is none."""
     from contacts_app.models import SparkWrite
 
+    states = getattr(contact, "row_states", None)  # read for the whole page (selectors.contact_rows_with_states)
+    if states is not None and "refusal" in states:
+        return states["refusal"]
     return contact.writes.filter(status=SparkWrite.Status.FAILED).order_by("-id").first()
 
 
@@ -115,5 +119,26 @@ def waiting_on_flexmls(contact) -> bool:
     if contact.write_state == Contact.WriteState.PENDING:
         return True
     if contact.write_state == Contact.WriteState.FAILED:
-        return contact.writes.filter(status__in=SparkWrite.OPEN).exists()
+        states = getattr(contact, "row_states", None)
+        if states is None:  # asked by the row and again by the contact page's parts: read once per contact object
+            states = contact.row_states = {"waiting": contact.writes.filter(status__in=SparkWrite.OPEN).exists()}
+        elif "waiting" not in states:
+            states["waiting"] = contact.writes.filter(status__in=SparkWrite.OPEN).exists()
+        return states["waiting"]
     return False
+
+
+_URL_PK = 987654321  # reversed once per URL name and script prefix; every contact's URL is then prefix + pk + suffix
+_url_parts: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+@register.simple_tag
+def contact_url(name: str, pk: int) -> str:
+    """`{% url 'contacts:<name>' pk %}` for a URL of one contact, without reversing it for every row of a list."""
+    key = (get_script_prefix(), name)
+    parts = _url_parts.get(key)
+    if parts is None:
+        url = reverse(f"contacts:{name}", args=[_URL_PK])
+        head, _, tail = url.partition(str(_URL_PK))
+        parts = _url_parts[key] = (head, tail)
+    return f"{parts[0]}{int(pk)}{parts[1]}"
