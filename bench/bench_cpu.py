@@ -5,7 +5,8 @@ contacts between them, for the scale run), made with one INSERT ... SELECT gener
 e-mails, phones, tags and scores, with what a working store has besides: pending rows (open writes), refused rows
 (failed writes), a sync state, an agent directory and contacts with stale activity. Then serves each scenario
 --requests times per round in this process (Django's test client: one sync worker) for --rounds rounds, and prints
-per request the median of the rounds and their spread (min-max) of:
+per request the median of the rounds and their spread (min-max) of (list rows rendered once are remembered by
+what they show, so "list, unseen pages" asks a page not shown before on every request: the cost of a cold page):
 
 - web CPU: this process's user + system time (`resource.getrusage`);
 - PostgreSQL CPU: the connection's backend process's utime + stime (`/proc/<pid>/stat`);
@@ -22,6 +23,7 @@ another tree (bench_ab.py uses it for the commit before).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -37,6 +39,8 @@ SCENARIOS = (
     # name, path (format with {pk}, {pending}), query, htmx target
     ("list page", "/contacts/", {}, None),
     ("list page 500", "/contacts/", {"page": "500"}, None),
+    # Each request a page not shown before in this run: no row of it has been rendered (nothing remembered).
+    ("list, unseen pages", "/contacts/", {"page": "{unseen}"}, None),
     ("list search 'son'", "/contacts/", {"q": "son"}, None),
     ("list sort score", "/contacts/", {"sort": "-score"}, None),
     ("list fragment (htmx 'e')", "/contacts/", {"q": "e"}, "results"),
@@ -191,7 +195,7 @@ def run_round(client, scenario, ctx, requests: int) -> dict:
 
     def one(i: int):
         url = path.format(pk=ctx["opened"][i % len(ctx["opened"])], pending=ctx["pending"])
-        query = {k: v.format(n=ctx["n"], t=int(time.time())) for k, v in params.items()}
+        query = {k: v.format(n=ctx["n"], t=int(time.time()), unseen=next(ctx["unseen"])) for k, v in params.items()}
         resp = client.get(url, query, **headers)
         if resp.status_code != 200:
             raise RuntimeError(f"{url} {query} answered {resp.status_code}")
@@ -237,6 +241,8 @@ def main() -> int:
     from django.test import Client
 
     ctx = fill(contacts=args.contacts, agents=args.agents, others=args.others)
+    pages = max(ctx["n"] // 50, 1)
+    ctx["unseen"] = (2 + i % (pages - 1) if pages > 1 else 1 for i in itertools.count())
     client = Client()
     client.force_login(ctx["alice"].user)
     scenarios = [s for s in SCENARIOS if args.only in s[0]]

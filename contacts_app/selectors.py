@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -174,12 +174,15 @@ def contact_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
 
 
 def contact_with_activity_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
-    """`contact_get_for_agent` with the contact's activity (`contact.activity`, if any) in the same query."""
+    """`contact_get_for_agent` with the contact's activity (`contact.activity`, if any) and whether a change to it
+    still waits for flexmls (for a contact with a refused change, which may have others) in the same query."""
+    waiting = Exists(SparkWrite.objects.filter(contact=OuterRef("pk"), status__in=SparkWrite.OPEN))
     try:
-        contact = Contact.objects.select_related("activity").get(pk=pk, owner=account)
+        contact = Contact.objects.select_related("activity").annotate(waiting=waiting).get(pk=pk, owner=account)
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404("No such contact") from None
     contact.owner = account
+    contact.row_states = {"waiting": contact.waiting}  # as templatetags.waiting_on_flexmls reads it
     return contact
 
 

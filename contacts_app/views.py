@@ -391,7 +391,7 @@ def contact_row(request, account, pk: int):
 def contact_live(request, account, pk: int):
     """The contact page's pending parts (state mark, tag chips, refusals, history) as they stand now."""
     try:
-        contact = selectors.contact_get_for_agent(account=account, pk=pk)
+        contact = selectors.contact_with_activity_get_for_agent(account=account, pk=pk)
     except Http404:
         response = HttpResponse("", status=HTMX_STOP_POLLING)
         response["HX-Redirect"] = reverse("contacts:list")

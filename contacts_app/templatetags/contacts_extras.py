@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -142,3 +143,49 @@ def contact_url(name: str, pk: int) -> str:
         head, _, tail = url.partition(str(_URL_PK))
         parts = _url_parts[key] = (head, tail)
     return f"{parts[0]}{int(pk)}{parts[1]}"
+
+
+ROW_TEMPLATE = "contacts_app/_row.html"
+_ROW_HTML_MAX = 10_000  # rows remembered per process (about 1 kB each); all forgotten when full
+_row_html: dict[tuple, str] = {}
+
+
+def _row_key(contact) -> tuple | None:
+    """Everything `_row.html` shows of a contact: its list columns (selectors.ROW_FIELDS, the only ones the list
+    loads, so a row that showed another field would cost a query per row, which the query-count tests catch), what
+    depends on the clock (the trend's age in words, whether it is stale) and whether a change waits or was refused.
+    None when the refused row's states were not read for the page (then the row is rendered, not remembered)."""
+    from contacts_app.models import Contact
+    from contacts_app.selectors import ROW_FIELDS
+
+    if contact.write_state == Contact.WriteState.FAILED:
+        states = getattr(contact, "row_states", None)
+        if not states or "waiting" not in states or "refusal" not in states:
+            return None
+        refusal = states["refusal"]
+        waiting = (states["waiting"], refusal.pk, refusal.spark_message, refusal.describe()) if refusal else \
+            (states["waiting"],)
+    else:
+        waiting = contact.write_state == Contact.WriteState.PENDING
+    loaded = contact.__dict__
+    if any(f not in loaded for f in ROW_FIELDS):
+        return None
+    return (get_script_prefix(), *(tuple(v) if isinstance(v, list) else v for v in (loaded[f] for f in ROW_FIELDS)),
+            naturaltime(contact.activity_fetched_at) if contact.activity_fetched_at else None, contact.trend_stale,
+            waiting)
+
+
+@register.simple_tag(takes_context=True)
+def contact_row(context, contact):
+    """`{% include "contacts_app/_row.html" %}` for a row of the list (`c`), remembered by what it shows: the row
+    poll and the tag forms render the same template directly, so `_row.html` stays the only source of a row."""
+    key = _row_key(contact)
+    html = _row_html.get(key) if key is not None else None
+    if html is None:
+        with context.push(c=contact):
+            html = context.template.engine.get_template(ROW_TEMPLATE).render(context)
+        if key is not None:
+            if len(_row_html) >= _ROW_HTML_MAX:
+                _row_html.clear()
+            _row_html[key] = html
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine, escaped there
