@@ -6,7 +6,7 @@ BENCH_DATABASE_URL with _a / _b appended), filled alike by bench_cpu.py. Make th
 `git worktree add --detach /work/wt/speed-base <commit> && ln -s $PWD/.venv /work/wt/speed-base/.venv`.
 
     .venv/bin/python bench/bench_ab.py --base /work/wt/speed-base            # CPU per request, 50,000 contacts
-    .venv/bin/python bench/bench_ab.py --base /work/wt/speed-base --load --load-seconds 60 --skip-cpu
+    .venv/bin/python bench/bench_ab.py --base /work/wt/speed-base --list --load --skip-cpu
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=100)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--skip-cpu", action="store_true")
+    p.add_argument("--list", action="store_true", help="also bench_list.py (--no-spark) on both trees")
     p.add_argument("--load", action="store_true", help="also bench_load.py on both trees")
     p.add_argument("--load-agents", type=int, default=50)
     p.add_argument("--load-seconds", type=int, default=120)
@@ -88,6 +89,17 @@ def main() -> int:
                   f"{tb['median']:7.2f} ({tb['min']:5.1f}-{tb['max']:5.1f}) {tb['median'] / ta['median']:6.2f}   "
                   f"{a['queries']:4d} -> {b['queries']:<4d}      {a['p95_ms']['median']:6.1f} -> "
                   f"{b['p95_ms']['median']:6.1f}")
+
+    if args.list:
+        tables = {}
+        for side, tree in (("a", base), ("b", this)):
+            out = run("bench_list.py", tree, database_url(side + "_list"),
+                      ["--no-spark", "--contacts", str(args.contacts), "--runs", "30"])
+            tables[side] = {m.group(1): m.group(2) for m in re.finditer(
+                r"^(\S.*?)\s{2,}(store p50 .*)$", out[out.rfind("\nContacts list"):], re.M)}
+        print(f"\nbench_list A/B, {args.contacts:,} contacts, server time (target p95 < 100 ms):")
+        for name, b in tables["b"].items():
+            print(f"{name:30s} A: {tables['a'].get(name, '-')}\n{'':30s} B: {b}")
 
     if args.load:
         tables = {}

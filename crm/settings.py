@@ -183,6 +183,9 @@ else:
 AUTHENTICATION_BACKENDS = [
     "crm.login_throttle.LoginThrottleBackend",
     "crm.auth_backends.AgentModelBackend",  # Django's ModelBackend, loading the user with their Spark link
+    # Only so sessions signed in before AgentModelBackend still load (a session names its backend); new sign-ins
+    # are AgentModelBackend's.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
