@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,8 @@ def database_url(suffix: str) -> str:
 
 
 def run(script: str, tree: Path, db: str, args: list[str]) -> str:
-    env = {**os.environ, "BENCH_DATABASE_URL": db, "CRM_ENV": "development"}
+    env = {**os.environ, "BENCH_DATABASE_URL": db, "CRM_ENV": "development",
+           "CACHE_PREFIX": "crm-bench-" + db.rsplit("/", 1)[-1]}
     if tree.resolve() != ROOT:
         env["BENCH_APP_ROOT"] = str(tree.resolve())
     else:
@@ -52,6 +54,19 @@ def commit_of(tree: Path) -> str:
                           stdout=subprocess.PIPE, check=False).stdout.strip()[:70]
 
 
+def _merged(rounds: list[dict]) -> dict:
+    """One-round runs of bench_cpu.py as one: per figure, the median of the rounds and their min-max."""
+    out = {"store": rounds[-1]["store"], "alice": rounds[-1]["alice"], "scenarios": {}}
+    for name in rounds[-1]["scenarios"]:
+        fig = {}
+        for key in ("web_ms", "pg_ms", "total_ms", "p95_ms"):
+            vals = [r["scenarios"][name][key]["median"] for r in rounds]
+            fig[key] = {"median": statistics.median(vals), "min": min(vals), "max": max(vals)}
+        fig["queries"] = rounds[-1]["scenarios"][name]["queries"]
+        out["scenarios"][name] = fig
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", required=True, help="the other tree (a git worktree of the commit before)")
@@ -59,7 +74,7 @@ def main() -> int:
     p.add_argument("--agents", type=int, default=1)
     p.add_argument("--others", type=int, default=0)
     p.add_argument("--requests", type=int, default=100)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=5, help="rounds per side, A and B alternating")
     p.add_argument("--skip-cpu", action="store_true")
     p.add_argument("--list", action="store_true", help="also bench_list.py (--no-spark) on both trees")
     p.add_argument("--load", action="store_true", help="also bench_load.py on both trees")
@@ -70,15 +85,18 @@ def main() -> int:
     print(f"A (before): {base}  {commit_of(base)}\nB (after):  {this}  {commit_of(this)}", flush=True)
 
     if not args.skip_cpu:
-        figures = {}
-        for side, tree in (("a", base), ("b", this)):
-            with tempfile.NamedTemporaryFile(suffix=".json") as f:
-                out = run("bench_cpu.py", tree, database_url(side),
-                          ["--contacts", str(args.contacts), "--agents", str(args.agents), "--others",
-                           str(args.others), "--requests", str(args.requests), "--rounds", str(args.rounds),
-                           "--json", f.name, "--label", side.upper()])
-                print(out[out.find("\nCPU per request"):], flush=True)
-                figures[side] = json.loads(Path(f.name).read_text())
+        # Rounds alternate A, B, A, B, ...: whatever else runs on the box meanwhile weighs on both alike.
+        rounds: dict[str, list[dict]] = {"a": [], "b": []}
+        for r in range(args.rounds):
+            for side, tree in (("a", base), ("b", this)):
+                with tempfile.NamedTemporaryFile(suffix=".json") as f:
+                    out = run("bench_cpu.py", tree, database_url(side),
+                              ["--contacts", str(args.contacts), "--agents", str(args.agents), "--others",
+                               str(args.others), "--requests", str(args.requests), "--rounds", "1",
+                               "--json", f.name, "--label", f"{side.upper()} round {r + 1}"])
+                    print(out[out.find("\nCPU per request"):], flush=True)
+                    rounds[side].append(json.loads(Path(f.name).read_text()))
+        figures = {side: _merged(rs) for side, rs in rounds.items()}
         print(f"\nCPU per request, A/B: {figures['b']['store']:,} contacts in the store, {figures['b']['alice']:,} "
               f"for the agent; median of {args.rounds} rounds x {args.requests} requests (min-max), ms")
         print(f"{'scenario':28s} {'A before':>22s} {'B after':>22s} {'B/A':>6s}   queries A -> B   wall p95 A -> B")

@@ -156,6 +156,8 @@ def fill(*, contacts: int, agents: int, others: int) -> dict:
                                              tags=[*c.tags, "Hot Lead"] if "Hot Lead" not in c.tags else c.tags)
     SparkWrite.objects.create(account=alice, contact_name="Gone Contact", kind=SparkWrite.Kind.UPDATE,
                               status=SparkWrite.Status.FAILED, spark_status=400, spark_message="Refused")
+    SyncState.objects.update_or_create(account=alice, resource="newsfeeds", defaults={
+        "status": "idle", "last_success_at": now - dt.timedelta(minutes=1)})
     SyncState.objects.update_or_create(account=alice, resource="contacts", defaults={
         "status": "idle", "last_success_at": now - dt.timedelta(minutes=1), "cursor": now,
         "last_full_at": now - dt.timedelta(hours=1)})

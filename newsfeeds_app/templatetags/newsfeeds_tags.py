@@ -11,7 +11,8 @@ register = template.Library()
 @register.inclusion_tag("newsfeeds_app/_contact_feeds.html", takes_context=True)
 def contact_feeds(context, contact):
     """The contact's news feeds and their schedules, for the contact page (read from the store)."""
-    feeds = selectors.contact_newsfeeds(contact=contact)
+    # The contact page read whether the contact has any feed with the contact (has_newsfeeds): no query if not.
+    feeds = selectors.contact_newsfeeds(contact=contact) if getattr(contact, "has_newsfeeds", True) else []
     for fv in feeds:
         fv.form = feed_form(fv)
     # When the feeds were last read comes with the page's overview of the agent (no query of its own).
