@@ -39,6 +39,7 @@ bench: $(DEV_STAMP)
 	  mkdir -p var; rm -f $(BENCH_RESULTS); export BENCH_RESULTS=$$PWD/$(BENCH_RESULTS); \
 	  export CHROMIUM_PATH="$${CHROMIUM_PATH:-$$(command -v chromium || echo /usr/bin/chromium)}"; \
 	  $(VENV)/bin/python bench/bench_list.py; \
+	  $(VENV)/bin/python bench/bench_cpu.py; \
 	  $(VENV)/bin/python bench/bench_sync.py; \
 	  $(VENV)/bin/python bench/bench_bulk.py --rate-limit 600/30; \
 	  $(VENV)/bin/python bench/bench_activity.py; \

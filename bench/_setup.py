@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+# BENCH_APP_ROOT: run the app of another tree (a git worktree of an earlier commit, for an A/B run).
+ROOT = Path(os.environ.get("BENCH_APP_ROOT") or Path(__file__).resolve().parent.parent).resolve()
 sys.path.insert(0, str(ROOT))
+if os.environ.get("BENCH_APP_ROOT"):
+    os.chdir(ROOT)  # Celery's Django fix-up puts the working directory first on sys.path
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 os.environ.setdefault("CRM_ENV", "development")  # development keys; production needs real ones
 

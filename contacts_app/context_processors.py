@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.functional import SimpleLazyObject
+
 from . import selectors
 from .models import SparkAccount
 
@@ -13,9 +15,10 @@ def spark_status(request) -> dict:
     account = selectors.account_for_user(user)
     if account is None:
         return {}
+    # Read (in one query, shared with the view) only by a template that shows them: the polled fragments do not.
     return {
         "link_broken": account.link_status == SparkAccount.LinkStatus.BROKEN,
         "link_error": account.link_error,
-        "spark_health": selectors.spark_health(account=account),
-        "attention_count": selectors.failed_writes(account=account).count(),
+        "spark_health": SimpleLazyObject(lambda: selectors.agent_overview(account=account).health),
+        "attention_count": SimpleLazyObject(lambda: selectors.agent_overview(account=account).attention_count),
     }

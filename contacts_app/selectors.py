@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from crm.safeinput import storable_text
 
-from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite, SyncState
+from .models import LIST_ROWS, AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite, SyncState
 
 # Each sort is the exact reverse or the exact order of one index on Contact (see Contact.Meta.indexes).
 SORTS = {
@@ -71,11 +72,82 @@ class ContactQuery:
         return {k: v for k, v in self.__dict__.items() if v and not (k == "sort" and v == "name")}
 
 
+# What a list row shows; the rest (`attributes`, `search_text`, timestamps) stays in the database.
+ROW_FIELDS = ("id", "owner_id", "spark_id", "display_name", "primary_email", "primary_phone", "tags", "record_status",
+              "score", "relative_score", "trend_7d", "activity_fetched_at", "write_state", "pending_delete")
+
+
+def contact_rows(*, account: SparkAccount, query: ContactQuery) -> DeferredJoinRows:
+    """`contact_list` with only the columns a list row shows, paged by a deferred join."""
+    return DeferredJoinRows(contact_list(account=account, query=query).only(*ROW_FIELDS))
+
+
+class DeferredJoinRows:
+    """A sorted queryset that a paginator slices: a deep page (DEEP_OFFSET rows in or more) first finds its 50 ids
+    with only the sort index (an index-only scan skipping thousands of entries, see Contact.Meta.indexes), then
+    reads those 50 rows, instead of reading every row it skips."""
+
+    DEEP_OFFSET = 500
+
+    def __init__(self, queryset: QuerySet[Contact]) -> None:
+        self.queryset = queryset
+        self.ordered = queryset.ordered
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice) or (item.start or 0) < self.DEEP_OFFSET:
+            return self.queryset[item]
+        ids = self.queryset.order_by(*self.queryset.query.order_by).values("pk")[item]
+        return self.queryset.model.objects.filter(pk__in=ids).only(*self.queryset.query.deferred_loading[0]) \
+            .order_by(*self.queryset.query.order_by)
+
+
+def contact_list_count(*, account: SparkAccount, query: ContactQuery) -> int | None:
+    """The list's total without counting rows when no filter narrows it (the triggers' ContactCount); None when a
+    filter does (the paginator counts those)."""
+    if query.q.strip() or query.tag or query.status or query.band:
+        return None
+    return agent_overview(account=account).live_count
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its total (`count`) rather than asking COUNT(*) of the query."""
+
+    def __init__(self, object_list, per_page, *, count: int | None = None, **kwargs) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        if count is not None:
+            self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
+def contact_rows_with_states(contacts) -> list[Contact]:
+    """The rows of a page with what their refused rows show (the latest refusal, whether another change still
+    waits), read in one query for the whole page instead of one or two per refused row."""
+    contacts = list(contacts)
+    failed = [c for c in contacts if c.write_state == Contact.WriteState.FAILED]
+    if failed:
+        by_contact: dict[int, list[SparkWrite]] = {}
+        for write in (SparkWrite.objects.filter(contact__in=[c.pk for c in failed],
+                                                status__in=[SparkWrite.Status.FAILED, *SparkWrite.OPEN])
+                      .order_by("-id")):
+            by_contact.setdefault(write.contact_id, []).append(write)
+        for c in failed:
+            writes = by_contact.get(c.pk, [])
+            c.row_states = {
+                "waiting": any(w.status in SparkWrite.OPEN for w in writes),
+                "refusal": next((w for w in writes if w.status == SparkWrite.Status.FAILED), None),
+            }
+    return contacts
+
+
 def contact_list(*, account: SparkAccount, query: ContactQuery) -> QuerySet[Contact]:
     # A contact whose create Spark refused exists only here: it waits in Needs attention, out of the list and of
     # every "all matching" bulk action.
-    qs = Contact.objects.filter(owner=account, pending_delete=False).exclude(
-        spark_id__isnull=True, write_state=Contact.WriteState.FAILED)
+    qs = Contact.objects.filter(LIST_ROWS, owner=account)
     term = query.q.strip().lower()
     if term:
         digits = "".join(ch for ch in term if ch.isdigit())
@@ -94,9 +166,44 @@ def contact_list(*, account: SparkAccount, query: ContactQuery) -> QuerySet[Cont
 def contact_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
     """Another agent's contact is a 404, never a 403: its existence is not revealed."""
     try:
-        return Contact.objects.select_related("owner").get(pk=pk, owner=account)
+        contact = Contact.objects.get(pk=pk, owner=account)
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404("No such contact") from None
+    contact.owner = account  # the request's own account: no second read of it
+    return contact
+
+
+def _exists(sql: str) -> RawSQL:
+    """An EXISTS about the contact row (`contacts_app_contact.id`), in SQL: a fraction of what the ORM's Exists()
+    costs to compile, on a page that asks three of them."""
+    return RawSQL(f"EXISTS ({sql})", [], output_field=BooleanField())  # noqa: S611 - fixed SQL, no parameters
+
+
+def _related_table(name: str) -> str:
+    """The table whose rows relate another app's objects to a contact by `name` (news feeds, shared links)."""
+    rel = Contact._meta.get_field(name)
+    return (rel.through if rel.many_to_many else rel.related_model)._meta.db_table
+
+
+def contact_with_activity_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
+    """`contact_get_for_agent` with, in the same query, the contact's activity (`contact.activity`, if any), whether
+    a change to it still waits for flexmls (for a contact with a refused change, which may have others) and whether
+    it has news feeds or shared links (`has_newsfeeds`, `has_shared_links`)."""
+    assert SparkWrite.OPEN == (SparkWrite.Status.QUEUED, SparkWrite.Status.IN_FLIGHT)  # as spelled below
+    try:
+        contact = Contact.objects.select_related("activity").annotate(
+            waiting=_exists(f"SELECT 1 FROM {SparkWrite._meta.db_table} w WHERE w.contact_id = contacts_app_contact.id "
+                            "AND w.status IN ('queued', 'in_flight')"),
+            has_newsfeeds=_exists(f"SELECT 1 FROM {_related_table('newsfeeds')} r "
+                                  "WHERE r.contact_id = contacts_app_contact.id"),
+            has_shared_links=_exists(f"SELECT 1 FROM {_related_table('shared_links')} r "
+                                     "WHERE r.contact_id = contacts_app_contact.id"),
+        ).get(pk=pk, owner=account)
+    except (Contact.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such contact") from None
+    contact.owner = account
+    contact.row_states = {"waiting": contact.waiting}  # as templatetags.waiting_on_flexmls reads it
+    return contact
 
 
 def contact_with_email(*, account: SparkAccount, email: str, exclude_pk: int | None = None) -> Contact | None:
@@ -145,9 +252,14 @@ def bulk_job_get_for_agent(*, account: SparkAccount, pk: int) -> BulkJob:
 
 
 def account_for_user(user) -> SparkAccount | None:
+    """The agent's Spark link: loaded with the user by the session's auth backend (crm.auth_backends), else read
+    once and kept on the user for the rest of the request (None included)."""
     if not user.is_authenticated:
         return None
-    return SparkAccount.objects.filter(user=user).first()
+    try:
+        return user.spark_account
+    except SparkAccount.DoesNotExist:
+        return None
 
 
 def sync_state_get(*, account: SparkAccount, resource: str = "contacts") -> SyncState | None:
@@ -292,12 +404,54 @@ class SparkHealth:
     message: str
 
 
+@dataclass
+class AgentOverview:
+    """What every page says about the agent, read in one query: Spark's health for their changes, how many need a
+    decision, the list's total, the contacts sync, and when the news feeds were last read."""
+
+    health: SparkHealth
+    attention_count: int
+    live_count: int
+    sync: SyncState | None
+    newsfeeds_synced_at: dt.datetime | None
+
+
+_SYNC_COLUMNS = [f.column for f in SyncState._meta.concrete_fields]
+_OVERVIEW_SQL = f"""
+SELECT
+  (SELECT count(*) FROM contacts_app_sparkwrite WHERE account_id = %(a)s AND status IN ('queued', 'in_flight')),
+  (SELECT count(*) FROM contacts_app_sparkwrite WHERE account_id = %(a)s AND status = 'failed'),
+  (SELECT spark_message FROM contacts_app_sparkwrite WHERE account_id = %(a)s AND status IN ('queued', 'in_flight')
+     AND attempts >= 1 AND spark_message <> '' AND updated_at >= %(since)s ORDER BY updated_at DESC LIMIT 1),
+  (SELECT live FROM contacts_app_contactcount WHERE owner_id = %(a)s),
+  (SELECT last_success_at FROM contacts_app_syncstate WHERE account_id = %(a)s AND resource = 'newsfeeds'),
+  {", ".join(f"s.{c}" for c in _SYNC_COLUMNS)}
+FROM (SELECT 1) AS one
+LEFT JOIN contacts_app_syncstate s ON s.account_id = %(a)s AND s.resource = 'contacts'
+"""
+
+
+def agent_overview(*, account: SparkAccount) -> AgentOverview:
+    """Read once per request: kept on the account object (each request loads its own) for the view and the
+    context processor alike."""
+    cached = getattr(account, "_overview", None)
+    if cached is not None:
+        return cached
+    assert SparkWrite.OPEN == (SparkWrite.Status.QUEUED, SparkWrite.Status.IN_FLIGHT)  # as spelled in the SQL
+    with connection.cursor() as cur:
+        cur.execute(_OVERVIEW_SQL, {"a": account.pk, "since": timezone.now() - dt.timedelta(minutes=30)})
+        row = cur.fetchone()
+    queued, failed, struggling, live, feeds_at, *sync_values = row
+    sync = None
+    if sync_values[0] is not None:
+        sync = SyncState.from_db(connection.alias, [f.attname for f in SyncState._meta.concrete_fields], sync_values)
+        sync.account = account
+    account._overview = AgentOverview(
+        health=SparkHealth(queued=queued, stuck=struggling is not None, message=struggling or ""),
+        attention_count=failed, live_count=live or 0, sync=sync, newsfeeds_synced_at=feeds_at)
+    return account._overview
+
+
 def spark_health(*, account: SparkAccount) -> SparkHealth:
     """Is Spark taking this agent's changes? Writes retried for a while mean it is down or refusing calls."""
-    open_writes = SparkWrite.objects.filter(account=account, status__in=SparkWrite.OPEN)
-    queued = open_writes.count()
-    struggling = open_writes.filter(attempts__gte=1).exclude(spark_message="").filter(
-        updated_at__gte=timezone.now() - dt.timedelta(minutes=30)
-    ).order_by("-updated_at").first()
-    return SparkHealth(queued=queued, stuck=struggling is not None,
-                       message=struggling.spark_message if struggling else "")
+    return agent_overview(account=account).health

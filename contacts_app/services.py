@@ -289,3 +289,16 @@ def write_discard(*, account: SparkAccount, user, write: SparkWrite, reason: str
 
         transaction.on_commit(lambda: refresh_contact.delay(contact.pk))
     return True
+
+
+def contact_activity_refresh_queue(*, contact: Contact) -> bool:
+    """Ask the worker to read the contact's activity again, once per ACTIVITY_MAX_AGE_S however many times its page
+    is opened meanwhile (a Redis SET NX with that expiry). True if this call queued it."""
+    from django.core.cache import cache
+
+    from .tasks import refresh_activity
+
+    if not cache.add(f"activity-refresh-queued:{contact.pk}", 1, settings.ACTIVITY_MAX_AGE_S):
+        return False
+    refresh_activity.delay(contact.pk)
+    return True

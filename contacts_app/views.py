@@ -10,7 +10,6 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -47,12 +46,23 @@ def _is_partial(request, target: str) -> bool:
     return bool(request.htmx) and request.htmx.target == target
 
 
+def _list_page(request, account, query: ContactQuery, *, rows: bool = True):
+    """The page of the list asked for: its total from the per-agent count when no filter narrows it, and its rows
+    with only the columns a row shows (and the states of refused rows, read for the page at once)."""
+    paginator = selectors.CountedPaginator(selectors.contact_rows(account=account, query=query),
+                                           settings.CONTACTS_PAGE_SIZE,
+                                           count=selectors.contact_list_count(account=account, query=query))
+    page = paginator.get_page(request.GET.get("page"))
+    if rows:
+        page.object_list = selectors.contact_rows_with_states(page.object_list)
+    return page
+
+
 @agent_required
 @require_GET
 def contacts_list(request, account):
     query = ContactQuery.from_params(request.GET)
-    paginator = Paginator(selectors.contact_list(account=account, query=query), settings.CONTACTS_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = _list_page(request, account, query)
     undo = request.session.get("undo")
     if undo and undo["until"] < time.time():
         request.session.pop("undo", None)
@@ -62,7 +72,7 @@ def contacts_list(request, account):
         "query": query,
         "query_string": urlencode(query.as_params()),
         "page": page,
-        "sync": selectors.sync_state_get(account=account),
+        "sync": selectors.agent_overview(account=account).sync,
         "tags": selectors.tag_list(account=account),
         "sorts": SORT_LABELS,
         "bands": {k: v[0] for k, v in BANDS.items()},
@@ -81,16 +91,14 @@ def contacts_list(request, account):
 @agent_required
 @require_GET
 def contact_detail(request, account, pk: int):
-    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    contact = selectors.contact_with_activity_get_for_agent(account=account, pk=pk)
     activity = getattr(contact, "activity", None)
     refreshing = False
     stale = activity is None or activity.fetched_at is None or (
         time.time() - activity.fetched_at.timestamp() > settings.ACTIVITY_MAX_AGE_S
     )
     if stale and contact.spark_id:
-        from .tasks import refresh_activity
-
-        refresh_activity.delay(contact.pk)
+        services.contact_activity_refresh_queue(contact=contact)
         refreshing = True
     context = _detail_context(account, contact)
     context.update(activity=activity, refreshing=refreshing)
@@ -116,7 +124,7 @@ def _detail_context(account, contact: Contact) -> dict:
 @agent_required
 @require_GET
 def contact_activity(request, account, pk: int):
-    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    contact = selectors.contact_with_activity_get_for_agent(account=account, pk=pk)
     activity = getattr(contact, "activity", None)
     refreshing = request.GET.get("waiting") == "1" and (activity is None or activity.fetched_at is None)
     return render(request, "contacts_app/contact_detail.html#activity",
@@ -389,7 +397,7 @@ def contact_row(request, account, pk: int):
 def contact_live(request, account, pk: int):
     """The contact page's pending parts (state mark, tag chips, refusals, history) as they stand now."""
     try:
-        contact = selectors.contact_get_for_agent(account=account, pk=pk)
+        contact = selectors.contact_with_activity_get_for_agent(account=account, pk=pk)
     except Http404:
         if not request.htmx:
             raise
@@ -406,9 +414,9 @@ def contact_live(request, account, pk: int):
 def contacts_list_meta(request, account):
     """The list's count and sync line, polled while a sync runs; once it settles with news, the rows follow."""
     query = ContactQuery.from_params(request.GET)
-    paginator = Paginator(selectors.contact_list(account=account, query=query), settings.CONTACTS_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    sync = selectors.sync_state_get(account=account)
+    page = _list_page(request, account, query, rows=False)
+    paginator = page.paginator
+    sync = selectors.agent_overview(account=account).sync
     settled = sync is not None and sync.status != sync.Status.RUNNING
     # What the rows on the page were rendered from: how many shown, of how many, and when.
     try:

@@ -126,6 +126,8 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
+# Read from Redis (the cache) on every request, written through to PostgreSQL: no session query per page.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -180,6 +182,9 @@ else:
 # the login pages say so, and a broker unlocks it early in the admin (Access attempts, delete).
 AUTHENTICATION_BACKENDS = [
     "crm.login_throttle.LoginThrottleBackend",
+    "crm.auth_backends.AgentModelBackend",  # Django's ModelBackend, loading the user with their Spark link
+    # Only so sessions signed in before AgentModelBackend still load (a session names its backend); new sign-ins
+    # are AgentModelBackend's.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)

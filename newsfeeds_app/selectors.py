@@ -88,7 +88,20 @@ def newsfeed_list(*, account: SparkAccount) -> list[FeedView]:
 
 
 def contact_newsfeeds(*, contact: Contact) -> list[FeedView]:
-    return _feed_views(contact.owner, NewsFeed.objects.filter(contact=contact).order_by("name", "id"))
+    """The contact's feeds with their own schedules in one query (the default schedule in a second, if any feed)."""
+    account = contact.owner
+    feeds = list(NewsFeed.objects.filter(contact=contact).select_related("schedule__last_write").order_by("name", "id"))
+    if not feeds:
+        return []
+    default = schedule_view(default_schedule_get(account=account))
+    views = []
+    for f in feeds:
+        try:
+            own = f.schedule if f.schedule.account_id == account.pk else None
+        except Schedule.DoesNotExist:
+            own = None
+        views.append(FeedView(feed=f, own=schedule_view(own) if own is not None else None, default=default))
+    return views
 
 
 def feed_view(*, account: SparkAccount, feed: NewsFeed) -> FeedView:

@@ -154,14 +154,20 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
 MAX_AGE = dt.timedelta(minutes=5)
 
 
-def newsfeeds_stale(*, account: SparkAccount) -> bool:
-    state = SyncState.objects.filter(account=account, resource=RESOURCE).first()
-    return state is None or state.last_success_at is None or timezone.now() - state.last_success_at > MAX_AGE
+_UNREAD = object()
 
 
-def newsfeeds_refresh_if_stale(*, account: SparkAccount) -> bool:
+def newsfeeds_stale(*, account: SparkAccount, last_success_at=_UNREAD) -> bool:
+    """`last_success_at`: the news feeds sync's, when the caller has already read it (None: never synced)."""
+    if last_success_at is _UNREAD:
+        state = SyncState.objects.filter(account=account, resource=RESOURCE).first()
+        last_success_at = state.last_success_at if state else None
+    return last_success_at is None or timezone.now() - last_success_at > MAX_AGE
+
+
+def newsfeeds_refresh_if_stale(*, account: SparkAccount, last_success_at=_UNREAD) -> bool:
     """Queue a sync when the store is older than a few minutes (pages never wait for it). True if queued."""
-    if not newsfeeds_stale(account=account):
+    if not newsfeeds_stale(account=account, last_success_at=last_success_at):
         return False
     if not cache.add(f"newsfeeds-sync-queued:{account.pk}", 1, 60):
         return False  # queued a moment ago, or running

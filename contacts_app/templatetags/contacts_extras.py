@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -96,6 +98,9 @@ def latest_refusal(contact):
     """The contact's most recent write that flexmls refused (for a failed row); None if there is none."""
     from contacts_app.models import SparkWrite
 
+    states = getattr(contact, "row_states", None)  # read for the whole page (selectors.contact_rows_with_states)
+    if states is not None and "refusal" in states:
+        return states["refusal"]
     return contact.writes.filter(status=SparkWrite.Status.FAILED).order_by("-id").first()
 
 
@@ -115,5 +120,72 @@ def waiting_on_flexmls(contact) -> bool:
     if contact.write_state == Contact.WriteState.PENDING:
         return True
     if contact.write_state == Contact.WriteState.FAILED:
-        return contact.writes.filter(status__in=SparkWrite.OPEN).exists()
+        states = getattr(contact, "row_states", None)
+        if states is None:  # asked by the row and again by the contact page's parts: read once per contact object
+            states = contact.row_states = {"waiting": contact.writes.filter(status__in=SparkWrite.OPEN).exists()}
+        elif "waiting" not in states:
+            states["waiting"] = contact.writes.filter(status__in=SparkWrite.OPEN).exists()
+        return states["waiting"]
     return False
+
+
+_URL_PK = 987654321  # reversed once per URL name and script prefix; every contact's URL is then prefix + pk + suffix
+_url_parts: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+@register.simple_tag
+def contact_url(name: str, pk: int) -> str:
+    """`{% url 'contacts:<name>' pk %}` for a URL of one contact, without reversing it for every row of a list."""
+    key = (get_script_prefix(), name)
+    parts = _url_parts.get(key)
+    if parts is None:
+        url = reverse(f"contacts:{name}", args=[_URL_PK])
+        head, _, tail = url.partition(str(_URL_PK))
+        parts = _url_parts[key] = (head, tail)
+    return f"{parts[0]}{int(pk)}{parts[1]}"
+
+
+ROW_TEMPLATE = "contacts_app/_row.html"
+_ROW_HTML_MAX = 10_000  # rows remembered per process (about 1 kB each); all forgotten when full
+_row_html: dict[tuple, str] = {}
+
+
+def _row_key(contact) -> tuple | None:
+    """Everything `_row.html` shows of a contact: its list columns (selectors.ROW_FIELDS, the only ones the list
+    loads, so a row that showed another field would cost a query per row, which the query-count tests catch), what
+    depends on the clock (the trend's age in words, whether it is stale) and whether a change waits or was refused.
+    None when the refused row's states were not read for the page (then the row is rendered, not remembered)."""
+    from contacts_app.models import Contact
+    from contacts_app.selectors import ROW_FIELDS
+
+    if contact.write_state == Contact.WriteState.FAILED:
+        states = getattr(contact, "row_states", None)
+        if not states or "waiting" not in states or "refusal" not in states:
+            return None
+        refusal = states["refusal"]
+        waiting = (states["waiting"], refusal.pk, refusal.spark_message, refusal.describe()) if refusal else \
+            (states["waiting"],)
+    else:
+        waiting = contact.write_state == Contact.WriteState.PENDING
+    loaded = contact.__dict__
+    if any(f not in loaded for f in ROW_FIELDS):
+        return None
+    return (get_script_prefix(), *(tuple(v) if isinstance(v, list) else v for v in (loaded[f] for f in ROW_FIELDS)),
+            naturaltime(contact.activity_fetched_at) if contact.activity_fetched_at else None, contact.trend_stale,
+            waiting)
+
+
+@register.simple_tag(takes_context=True)
+def contact_row(context, contact):
+    """`{% include "contacts_app/_row.html" %}` for a row of the list (`c`), remembered by what it shows: the row
+    poll and the tag forms render the same template directly, so `_row.html` stays the only source of a row."""
+    key = _row_key(contact)
+    html = _row_html.get(key) if key is not None else None
+    if html is None:
+        with context.push(c=contact):
+            html = context.template.engine.get_template(ROW_TEMPLATE).render(context)
+        if key is not None:
+            if len(_row_html) >= _ROW_HTML_MAX:
+                _row_html.clear()
+            _row_html[key] = html
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine, escaped there
