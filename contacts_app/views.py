@@ -426,7 +426,7 @@ def contacts_list_meta(request, account):
     except (ValueError, OverflowError, OSError):
         baseline = {"shown": 0, "n": -1, "t": 0}
     reload_rows = offer_reload = False
-    if page.object_list and not baseline["shown"]:
+    if not baseline["shown"] and page.object_list:
         reload_rows = True  # nothing on the page to lose: show the first contacts as soon as they arrive
     elif settled and (paginator.count != baseline["n"] or selectors.contacts_changed_since(
             account=account, since=dt.datetime.fromtimestamp(baseline["t"], tz=dt.UTC))):
