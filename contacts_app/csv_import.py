@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import json
 import logging
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from crm.safeinput import storable_text
@@ -26,7 +27,7 @@ from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
 from . import bulk, services
 from .csv_export import FORMULA_STARTS
-from .csv_models import CsvImport, CsvImportRow
+from .csv_models import CsvImport, CsvImportRow, CsvUpload
 from .duplicates import PHONE_FIELDS, DuplicateIndex, duplicate_index_for
 from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite
 from .outbox import contact_write_state_refresh
@@ -222,10 +223,11 @@ def csv_parse(data: bytes, *, max_rows: int | None = None, max_bytes: int | None
 
 @transaction.atomic
 def csv_import_create(*, account: SparkAccount, user, filename: str, data: bytes) -> CsvImport:
+    """Read the whole file and preview it, here and now (a small file; `csv_import_upload` chooses)."""
     parsed = csv_parse(data)
     imp = CsvImport.objects.create(
         account=account, created_by=user, filename=filename[:255], encoding=parsed.encoding,
-        delimiter=parsed.delimiter, headers=parsed.headers, row_count=len(parsed.rows),
+        delimiter=parsed.delimiter, headers=parsed.headers, row_count=len(parsed.rows), rows_read=len(parsed.rows),
         mapping=guess_mapping(parsed.headers),
     )
     CsvImportRow.objects.bulk_create(
@@ -233,6 +235,186 @@ def csv_import_create(*, account: SparkAccount, user, filename: str, data: bytes
          for line, cells in parsed.rows), batch_size=2000)
     csv_import_classify(imp=imp)
     return imp
+
+
+# -- a large file: read and previewed by a worker -------------------------------------------------------------------
+# Reading 50,000 rows and checking each against the store takes a minute and more: longer than a request may take.
+# The upload checks the file's head at once (an Excel workbook, a binary file, a duplicate header are refused in the
+# page as for a small file), keeps the bytes, and a worker reads them while the page shows how far it got. A worker
+# holds the import with a claim it renews; a claim run out (its worker died) is taken by the next poll of the page or
+# the outbox sweep, READ_MAX_ATTEMPTS times, then the import says it could not be read.
+
+SNIFF_BYTES = 256 * 1024
+READ_BATCH = 2000
+READ_MAX_ATTEMPTS = 3
+
+
+def _inline_rows() -> int:
+    return settings.CSV_IMPORT_INLINE_ROWS
+
+
+def csv_sniff(data: bytes) -> ParsedCsv:
+    """The file's head read as `csv_parse` reads a whole file: what is wrong at the top is said at once."""
+    if len(data) > settings.CSV_IMPORT_MAX_BYTES or len(data) <= SNIFF_BYTES:
+        return csv_parse(data)
+    cut = data.rfind(b"\n", 0, SNIFF_BYTES)
+    head = data[:cut + 1] if cut > 0 else data[:SNIFF_BYTES]
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return csv_parse(data)  # the workbook message
+    return csv_parse(head, max_rows=10 ** 9)
+
+
+def csv_import_upload(*, account: SparkAccount, user, filename: str, data: bytes) -> CsvImport:
+    """A small file is read and previewed now; a large one is checked at its head now and read by a worker."""
+    if len(data) <= settings.CSV_IMPORT_INLINE_BYTES:
+        return csv_import_create(account=account, user=user, filename=filename, data=data)
+    head = csv_sniff(data)
+    with transaction.atomic():
+        imp = CsvImport.objects.create(
+            account=account, created_by=user, filename=filename[:255], encoding=head.encoding,
+            delimiter=head.delimiter, headers=head.headers, mapping=guess_mapping(head.headers),
+            state=CsvImport.State.READING,
+        )
+        CsvUpload.objects.create(csv_import=imp, data=data)
+        transaction.on_commit(lambda: _queue(imp.pk, CsvImport.State.READING))
+    return imp
+
+
+def _queue(import_id: int, state: str) -> None:
+    from .tasks import classify_csv_import, read_csv_import
+
+    (read_csv_import if state == CsvImport.State.READING else classify_csv_import).delay(import_id)
+
+
+def _claim_ttl():
+    return bulk._claim_ttl()
+
+
+def _claim(import_id: int, state: str) -> CsvImport | None:
+    """Hold the import for this worker (one conditional UPDATE), or None: another holds it, or it moved on."""
+    now = timezone.now()
+    taken = (CsvImport.objects.filter(pk=import_id, state=state)
+             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+             .update(claimed_until=now + _claim_ttl(), attempts=F("attempts") + 1, updated_at=now))
+    return CsvImport.objects.select_related("account").get(pk=import_id) if taken else None
+
+
+class _ClaimLost(Exception):
+    """Another worker took the import over (this one was thought dead): this one stops."""
+
+
+def _renew(imp: CsvImport, **fields) -> None:
+    """Keep holding the import (and say how far it got); _ClaimLost if another worker took it over meanwhile."""
+    now = timezone.now()
+    until = now + _claim_ttl()
+    if not CsvImport.objects.filter(pk=imp.pk, state=imp.state, claimed_until=imp.claimed_until).update(
+            claimed_until=until, updated_at=now, **fields):
+        raise _ClaimLost
+    imp.claimed_until = until
+
+
+def _refuse(imp: CsvImport, problem: str) -> None:
+    CsvImport.objects.filter(pk=imp.pk).update(state=CsvImport.State.REFUSED, problem=problem[:2000],
+                                               claimed_until=None, updated_at=timezone.now())
+    CsvUpload.objects.filter(csv_import=imp).delete()
+
+
+def csv_import_read(import_id: int) -> str:
+    """The worker's part of an upload: every row into the store, then the preview."""
+    imp = _claim(import_id, CsvImport.State.READING)
+    if imp is None:
+        return "not mine"
+    try:
+        return _read_held(imp)
+    except _ClaimLost:
+        return "taken over"
+
+
+def _read_held(imp: CsvImport) -> str:
+    try:
+        data = CsvUpload.objects.values_list("data", flat=True).get(csv_import=imp)
+        parsed = csv_parse(bytes(data))
+    except CsvUpload.DoesNotExist:
+        _refuse(imp, "The uploaded file is no longer here. Upload it again.")
+        return "refused"
+    except CsvRefused as exc:
+        _refuse(imp, str(exc))
+        return "refused"
+    imp.rows.all().delete()  # a try after a worker died starts again
+    fields = {"encoding": parsed.encoding, "delimiter": parsed.delimiter, "row_count": len(parsed.rows)}
+    if parsed.headers != imp.headers:
+        fields.update(headers=parsed.headers, mapping=guess_mapping(parsed.headers))
+    _renew(imp, rows_read=0, **fields)
+    for start in range(0, len(parsed.rows), READ_BATCH):
+        batch = parsed.rows[start:start + READ_BATCH]
+        CsvImportRow.objects.bulk_create(
+            [CsvImportRow(csv_import=imp, line=line, values=[storable_text(c) for c in cells]) for line, cells in batch])
+        _renew(imp, rows_read=start + len(batch))
+    now = timezone.now()
+    if not CsvImport.objects.filter(pk=imp.pk, state=CsvImport.State.READING, claimed_until=imp.claimed_until).update(
+            state=CsvImport.State.CLASSIFYING, attempts=1, rows_read=0, claimed_until=now + _claim_ttl(),
+            updated_at=now):
+        raise _ClaimLost
+    CsvUpload.objects.filter(csv_import=imp).delete()
+    imp.refresh_from_db()
+    return _classify_held(imp)
+
+
+def csv_import_classify_run(import_id: int) -> str:
+    """The worker's part of a preview asked for on a large import."""
+    imp = _claim(import_id, CsvImport.State.CLASSIFYING)
+    if imp is None:
+        return "not mine"
+    try:
+        return _classify_held(imp)
+    except _ClaimLost:
+        return "taken over"
+
+
+def _classify_held(imp: CsvImport) -> str:
+    csv_import_classify(imp=imp, progress=lambda done: _renew(imp, rows_read=done))
+    CsvImport.objects.filter(pk=imp.pk, state=CsvImport.State.CLASSIFYING, claimed_until=imp.claimed_until).update(
+        state=CsvImport.State.READY, claimed_until=None, attempts=0, updated_at=timezone.now())
+    return "ready"
+
+
+def csv_import_preview(*, imp: CsvImport) -> None:
+    """The preview with the options just saved: now for a small import, by a worker for a large one."""
+    if imp.row_count <= _inline_rows():
+        csv_import_classify(imp=imp)
+        return
+    with transaction.atomic():
+        CsvImport.objects.filter(pk=imp.pk, job__isnull=True).update(
+            state=CsvImport.State.CLASSIFYING, attempts=0, rows_read=0, claimed_until=None, updated_at=timezone.now())
+        transaction.on_commit(lambda: _queue(imp.pk, CsvImport.State.CLASSIFYING))
+    imp.refresh_from_db()
+
+
+def csv_import_nudge(imp: CsvImport) -> bool:
+    """A read or preview whose worker stopped (its claim ran out) or never started is queued again; after
+    READ_MAX_ATTEMPTS tries the import says so. True if it did something."""
+    if imp.state not in (CsvImport.State.READING, CsvImport.State.CLASSIFYING):
+        return False
+    now = timezone.now()
+    grace = dt.timedelta(seconds=max(settings.OUTBOX_SWEEP_GRACE_S, 5))
+    stalled = (imp.claimed_until is not None and imp.claimed_until < now) or (
+        imp.claimed_until is None and imp.updated_at < now - grace)
+    if not stalled:
+        return False
+    if imp.attempts >= READ_MAX_ATTEMPTS:
+        _refuse(imp, f"The file could not be read: the worker reading it stopped {imp.attempts} times. "
+                     "Upload it again; if it happens again, split it into smaller files.")
+        log.warning("csv import %s: given up after %s tries", imp.pk, imp.attempts)
+        return True
+    CsvImport.objects.filter(pk=imp.pk).update(updated_at=now)  # one queueing per grace period
+    _queue(imp.pk, imp.state)
+    return True
+
+
+def csv_imports_sweep() -> int:
+    """Run by the outbox sweep: every stalled read or preview, whether or not someone watches its page."""
+    busy = CsvImport.objects.filter(state__in=[CsvImport.State.READING, CsvImport.State.CLASSIFYING])
+    return sum(csv_import_nudge(imp) for imp in busy[:100])
 
 
 # -- each row: create, fill in, skip or invalid -----------------------------------------------------------------
@@ -340,8 +522,9 @@ def _fill_plan(contact: Contact, attrs: dict) -> dict:
     return {"changes": changes, "tags": [t for t in attrs.get("Tags", []) if t not in contact.tags]}
 
 
-def csv_import_classify(*, imp: CsvImport, index: DuplicateIndex | None = None) -> dict[str, int]:
-    """Decide every row's action with the import's mapping, tags and duplicate rule; returns the counts."""
+def csv_import_classify(*, imp: CsvImport, index: DuplicateIndex | None = None, progress=None) -> dict[str, int]:
+    """Decide every row's action with the import's mapping, tags and duplicate rule; returns the counts.
+    `progress(rows_done)` is called after each batch (a worker renews its claim there)."""
     index = index or duplicate_index_for(account=imp.account)
     fill = imp.on_duplicate == CsvImport.OnDuplicate.FILL
     contacts: dict[int, Contact] = {}
@@ -354,9 +537,15 @@ def csv_import_classify(*, imp: CsvImport, index: DuplicateIndex | None = None) 
     counts = {a: 0 for a in CsvImportRow.Action.values}
     batch: list[CsvImportRow] = []
 
+    done = 0
+
     def flush():
+        nonlocal done
         _rows_plan_save(batch)
+        done += len(batch)
         batch.clear()
+        if progress is not None:
+            progress(done)
 
     for row in imp.rows.order_by("line").iterator(2000):
         attrs, problems = row_attributes(row.values, imp.headers, imp.mapping, imp.tags)
@@ -430,21 +619,38 @@ def csv_import_start(*, imp: CsvImport, user) -> BulkJob:
     imp = CsvImport.objects.select_for_update().get(pk=imp.pk)
     if imp.job_id:
         raise services.WriteRefused("This import has already run.")
-    counts = csv_import_classify(imp=imp)  # against the store as it is now, not as it was at the preview
-    total = sum(planned_writes(r) for r in imp.rows.filter(
-        action__in=[CsvImportRow.Action.CREATE, CsvImportRow.Action.UPDATE]).only("action", "planned"))
+    if imp.state != CsvImport.State.READY:
+        raise services.WriteRefused("The file is still being read: the import can start once its preview shows.")
+    params = {"import_id": imp.pk, "filename": imp.filename}
+    if imp.row_count > _inline_rows():
+        # A large import is checked against the store again by the worker before its first create (it takes longer
+        # than a request may); the total is the preview's until then.
+        counts = {a: imp.counts.get(a, 0) for a in CsvImportRow.Action.values}
+        total = counts["create"] + counts["update"]
+        params["classify"] = True
+    else:
+        counts = csv_import_classify(imp=imp)  # against the store as it is now, not as it was at the preview
+        total = _planned_total(imp)
     if not total:
-        raise services.WriteRefused(
-            f"Nothing to import: {counts['invalid']} invalid, {counts['skip']} already in your contacts.")
+        raise services.WriteRefused(_nothing_to_import(counts))
     job = BulkJob.objects.create(account=imp.account, created_by=user if user and user.is_authenticated else None,
-                                 kind=BulkJob.Kind.CSV_IMPORT, params={"import_id": imp.pk, "filename": imp.filename},
-                                 total=total, source=SparkWrite.Source.BULK)
+                                 kind=BulkJob.Kind.CSV_IMPORT, params=params, total=total,
+                                 source=SparkWrite.Source.BULK)
     imp.job = job
     imp.save(update_fields=["job", "updated_at"])
     from .tasks import run_bulk_job
 
     transaction.on_commit(lambda: run_bulk_job.delay(job.pk))
     return job
+
+
+def _planned_total(imp: CsvImport) -> int:
+    return sum(planned_writes(r) for r in imp.rows.filter(
+        action__in=[CsvImportRow.Action.CREATE, CsvImportRow.Action.UPDATE]).only("action", "planned"))
+
+
+def _nothing_to_import(counts: dict) -> str:
+    return f"Nothing to import: {counts['invalid']} invalid, {counts['skip']} already in your contacts."
 
 
 def _heartbeat(job: BulkJob) -> None:
@@ -456,6 +662,17 @@ def csv_import_prepare(job: BulkJob) -> int:
     """The creates and updates of the job's rows, in chunks (each one transaction, holding the job's row so a
     cancel waits for it and then takes back what it queued). Safe to run again: rows with their writes are done."""
     imp = CsvImport.objects.get(job=job)
+    if job.params.get("classify") and not imp.rows.exclude(write_ids=[]).exists():
+        counts = csv_import_classify(imp=imp, progress=lambda _done: _heartbeat(job))
+        total = _planned_total(imp)
+        now = timezone.now()
+        if not total:
+            BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
+                status=BulkJob.Status.FAILED, failure_reason=_nothing_to_import(counts), claimed_until=None,
+                finished_at=now, updated_at=now)
+            return 0
+        BulkJob.objects.filter(pk=job.pk).update(total=total, updated_at=now)
+        job.total = total
     todo = list(imp.rows.filter(action__in=[CsvImportRow.Action.CREATE, CsvImportRow.Action.UPDATE],
                                 write_ids=[]).order_by("line").values_list("pk", flat=True))
     created = 0

@@ -18,6 +18,13 @@ class CsvImport(TimeStamped):
         SKIP = "skip", "Skip them"
         FILL = "fill", "Fill in their empty fields"
 
+    class State(models.TextChoices):
+        # A large file is read and previewed by a worker (a request would time out); the page follows along.
+        READING = "reading", "Reading the file"
+        CLASSIFYING = "classifying", "Preparing the preview"
+        READY = "ready", "Ready"
+        REFUSED = "refused", "Could not be read"
+
     account = models.ForeignKey(SparkAccount, on_delete=models.CASCADE, related_name="csv_imports")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     filename = models.CharField(max_length=255, blank=True)
@@ -31,9 +38,22 @@ class CsvImport(TimeStamped):
     on_duplicate = models.CharField(max_length=5, choices=OnDuplicate.choices, default=OnDuplicate.SKIP)
     counts = models.JSONField(default=dict, blank=True, help_text="The last preview: rows per action")
     job = models.OneToOneField(BulkJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="csv_import")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.READY)
+    problem = models.TextField(blank=True, help_text="Why the file could not be read")
+    rows_read = models.PositiveIntegerField(default=0)
+    # A worker reading or previewing holds the import until then; a claim run out means its worker stopped.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = "CSV import"
+
+
+class CsvUpload(models.Model):
+    """The uploaded bytes of a file a worker has yet to read; deleted once it is read."""
+
+    csv_import = models.OneToOneField(CsvImport, on_delete=models.CASCADE, related_name="upload")
+    data = models.BinaryField()
 
 
 class CsvImportRow(models.Model):

@@ -46,7 +46,7 @@ def import_upload(request, account):
                      f"{settings.CSV_IMPORT_MAX_BYTES / 1_048_576:.0f} MB. Split it into smaller files.")
         else:
             try:
-                imp = csv_import.csv_import_create(account=account, user=request.user,
+                imp = csv_import.csv_import_upload(account=account, user=request.user,
                                                    filename=storable_text(upload.name or ""), data=upload.read())
             except csv_import.CsvRefused as exc:
                 error = str(exc)
@@ -87,8 +87,15 @@ def import_detail(request, account, pk: int):
     imp = _import_for_agent(account, pk)
     if imp.job_id:
         return redirect("contacts:import_job", pk=imp.pk)
+    busy = imp.state in (CsvImport.State.READING, CsvImport.State.CLASSIFYING)
+    if busy and csv_import.csv_import_nudge(imp):
+        imp.refresh_from_db()
+        busy = imp.state in (CsvImport.State.READING, CsvImport.State.CLASSIFYING)
     errors: list[str] = []
-    if request.method == "POST":
+    if request.method == "POST" and imp.state != CsvImport.State.READY:
+        errors = ["This file could not be read: upload another." if imp.state == CsvImport.State.REFUSED else
+                  "The file is still being read: the preview shows here as soon as it is ready."]
+    elif request.method == "POST":
         errors = _read_options(request, imp)
         if not errors:
             if request.POST.get("do") == "run":
@@ -100,7 +107,8 @@ def import_detail(request, account, pk: int):
                     selectors.tag_list_forget(account=account)
                     return redirect("contacts:import_job", pk=imp.pk)
             else:
-                csv_import.csv_import_classify(imp=imp)
+                csv_import.csv_import_preview(imp=imp)
+                busy = imp.state == CsvImport.State.CLASSIFYING
     rows = imp.rows.order_by("line")
     context = {
         "imp": imp, "errors": errors,
@@ -114,8 +122,12 @@ def import_detail(request, account, pk: int):
         "duplicates": rows.filter(action__in=[CsvImportRow.Action.SKIP, CsvImportRow.Action.UPDATE])[:LISTED_ROWS],
         "tags_value": ", ".join(imp.tags),
         "on_duplicate_choices": CsvImport.OnDuplicate.choices,
+        "busy": busy,
     }
-    return render(request, "contacts_app/import_detail.html", context, status=422 if errors else 200)
+    template = "contacts_app/import_detail.html"
+    if request.htmx and request.htmx.target == "import-detail":
+        template += "#detail"
+    return render(request, template, context, status=422 if errors else 200)
 
 
 @agent_required

@@ -285,6 +285,8 @@ CELERY_BEAT_SCHEDULE["refresh-activity"] = {"task": "contacts_app.activity_tasks
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
+CELERY_BEAT_SCHEDULE["csv-import-sweep"] = {"task": "contacts_app.tasks.sweep_csv_imports",
+                                            "schedule": float(OUTBOX_SWEEP_S)}
 # The agent directory (whom a contact may be transferred to) is refreshed from Spark this often, and after a sync
 # that finds it older than this.
 DIRECTORY_REFRESH_S = env_int("DIRECTORY_REFRESH_S", 3600, minimum=60)
@@ -295,6 +297,9 @@ CELERY_BEAT_SCHEDULE["refresh-agent-directories"] = {"task": "contacts_app.tasks
 # its server-side cursor.
 CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 CSV_IMPORT_MAX_ROWS = env_int("CSV_IMPORT_MAX_ROWS", 50_000, minimum=1)
+# A file up to this size is read and previewed in the upload's request; a larger one by a worker, the page following.
+CSV_IMPORT_INLINE_BYTES = env_int("CSV_IMPORT_INLINE_BYTES", 128 * 1024, minimum=0)
+CSV_IMPORT_INLINE_ROWS = env_int("CSV_IMPORT_INLINE_ROWS", 2000, minimum=0)
 CSV_EXPORT_CHUNK = env_int("CSV_EXPORT_CHUNK", 2000, minimum=1)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
