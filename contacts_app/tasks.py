@@ -6,7 +6,7 @@ from celery import shared_task
 
 from crm.spark.errors import SparkError
 
-from . import bulk, csv_import, outbox, sync
+from . import bulk, outbox, sync
 from .activity_tasks import refresh_activity_tick  # noqa: F401 - the activity refresher's task, for autodiscovery
 from .models import BulkJob, Contact, SparkAccount
 from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
@@ -97,14 +97,20 @@ def run_bulk_job(job_id: int) -> int:
 
 @shared_task(acks_late=True)
 def read_csv_import(import_id: int) -> str:
-    return csv_import.csv_import_read(import_id)
+    from .csv_import import csv_import_read
+
+    return csv_import_read(import_id)
 
 
 @shared_task(acks_late=True)
 def classify_csv_import(import_id: int) -> str:
-    return csv_import.csv_import_classify_run(import_id)
+    from .csv_import import csv_import_classify_run
+
+    return csv_import_classify_run(import_id)
 
 
 @shared_task
 def sweep_csv_imports() -> int:
-    return csv_import.csv_imports_sweep()
+    from .csv_import import csv_imports_sweep
+
+    return csv_imports_sweep()
