@@ -390,6 +390,9 @@ def write_deliver(write_id: int) -> str:
                 spark_status=None, spark_code=None, spark_message="", updated_at=timezone.now(),
             )
             _audit(write, AuditEvent.Outcome.CONFIRMED)
+            # In the same commit: a page read between the two must never show a confirmed write on a contact
+            # still marked pending.
+            contact_write_state_refresh(write.contact_id)
     except SparkError as exc:
         return _settle_failure(write, exc)
     except _Permanent as exc:
@@ -454,10 +457,13 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
         deliver_write.apply_async((write.pk,), countdown=delay)
         log.info("write %s will be retried in %.1fs (%s)", write.pk, delay, type(exc).__name__)
         return "retry"
-    SparkWrite.objects.filter(pk=write.pk).update(status=SparkWrite.Status.FAILED, **fields)
-    if write.kind == SparkWrite.Kind.DELETE and write.contact_id:
-        Contact.objects.filter(pk=write.contact_id).update(pending_delete=False)
-    _audit(write, AuditEvent.Outcome.FAILED, message)
+    with transaction.atomic():
+        # One commit: whoever sees the write failed (the agent's page, a test) also sees the contact flagged.
+        SparkWrite.objects.filter(pk=write.pk).update(status=SparkWrite.Status.FAILED, **fields)
+        if write.kind == SparkWrite.Kind.DELETE and write.contact_id:
+            Contact.objects.filter(pk=write.contact_id).update(pending_delete=False)
+        contact_write_state_refresh(write.contact_id)
+        _audit(write, AuditEvent.Outcome.FAILED, message)
     log.info("write %s failed permanently: %s", write.pk, type(exc).__name__)
     return "failed"
 
