@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
@@ -102,12 +105,21 @@ class TransferForm(forms.Form):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        targets = list(transfer_targets(account))
-        self.fields["owner_id"].choices = [("", "Choose an agent…")] + [
-            (a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name) for a in targets
-        ]
+        choices = transfer_choices(account)
+        self.fields["owner_id"].choices = [("", "Choose an agent…")] + choices
         # Why the list is empty, for the agent (the directory fills from flexmls in the background).
-        self.empty_note = "" if targets else transfer_targets_note(account)
+        self.empty_note = "" if choices else transfer_targets_note(account)
+
+    def owner_select(self) -> str:
+        """The `<select>` of the agents (`{{ form.owner_id }}`), rendered once per agent and directory version."""
+        if self.is_bound:
+            return str(self["owner_id"])
+        key = _directory_key("transfer-select", self.account)
+        html = cache.get(key)
+        if html is None:
+            html = str(self["owner_id"])
+            cache.set(key, html, DIRECTORY_CACHE_S)
+        return mark_safe(html)  # noqa: S308 - Django's own rendering of the widget, kept as it was rendered
 
     def owner_name(self) -> str:
         entry = AgentDirectoryEntry.objects.filter(spark_user_id=self.cleaned_data["owner_id"]).first()
@@ -117,6 +129,44 @@ class TransferForm(forms.Form):
 def transfer_targets(account):
     qs = AgentDirectoryEntry.objects.exclude(spark_user_id=account.spark_user_id).order_by("office_name", "name")
     return qs if account.mls_admin else qs.filter(office_id=account.office_id)
+
+
+# The agent directory's version: bumped whenever an entry is saved or deleted (contacts_app.apps connects the
+# signals), so what is cached per agent from it (transfer choices, the rendered <select>) is never stale.
+DIRECTORY_VERSION_KEY = "agent-directory:version"
+DIRECTORY_CACHE_S = 24 * 3600
+
+
+def directory_version() -> int:
+    version = cache.get(DIRECTORY_VERSION_KEY)
+    if version is None:  # never set, or evicted: a new one unlike any before it
+        version = time.time_ns()
+        if not cache.add(DIRECTORY_VERSION_KEY, version, timeout=None):
+            version = cache.get(DIRECTORY_VERSION_KEY, version)
+    return version
+
+
+def directory_version_bump(**_signal_kwargs) -> None:
+    try:
+        cache.incr(DIRECTORY_VERSION_KEY)
+    except ValueError:
+        cache.set(DIRECTORY_VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def _directory_key(kind: str, account) -> str:
+    return (f"{kind}:{account.pk}:{account.spark_user_id}:{account.office_id}:{int(bool(account.mls_admin))}:"
+            f"{directory_version()}")
+
+
+def transfer_choices(account) -> list[tuple[str, str]]:
+    """Whom the agent may transfer to, as (Spark user id, "Name — Office") pairs; cached per agent and version."""
+    key = _directory_key("transfer-choices", account)
+    choices = cache.get(key)
+    if choices is None:
+        choices = [(a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name)
+                   for a in transfer_targets(account)]
+        cache.set(key, choices, DIRECTORY_CACHE_S)
+    return [tuple(c) for c in choices]
 
 
 def directory_refreshed_at(account) -> dt.datetime | None:
