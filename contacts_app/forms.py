@@ -105,7 +105,8 @@ class TransferForm(forms.Form):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        choices = transfer_choices(account)
+        self._directory = transfer_directory(account)
+        choices = self._directory["choices"]
         self.fields["owner_id"].choices = [("", "Choose an agent…")] + choices
         # Why the list is empty, for the agent (the directory fills from flexmls in the background).
         self.empty_note = "" if choices else transfer_targets_note(account)
@@ -114,11 +115,10 @@ class TransferForm(forms.Form):
         """The `<select>` of the agents (`{{ form.owner_id }}`), rendered once per agent and directory version."""
         if self.is_bound:
             return str(self["owner_id"])
-        key = _directory_key("transfer-select", self.account)
-        html = cache.get(key)
+        html = self._directory.get("select")
         if html is None:
-            html = str(self["owner_id"])
-            cache.set(key, html, DIRECTORY_CACHE_S)
+            html = self._directory["select"] = str(self["owner_id"])
+            cache.set(_directory_key(self.account), self._directory, DIRECTORY_CACHE_S)
         return mark_safe(html)  # noqa: S308 - Django's own rendering of the widget, kept as it was rendered
 
     def owner_name(self) -> str:
@@ -137,36 +137,40 @@ DIRECTORY_VERSION_KEY = "agent-directory:version"
 DIRECTORY_CACHE_S = 24 * 3600
 
 
-def directory_version() -> int:
-    version = cache.get(DIRECTORY_VERSION_KEY)
-    if version is None:  # never set, or evicted: a new one unlike any before it
-        version = time.time_ns()
-        if not cache.add(DIRECTORY_VERSION_KEY, version, timeout=None):
-            version = cache.get(DIRECTORY_VERSION_KEY, version)
-    return version
-
-
 def directory_version_bump(**_signal_kwargs) -> None:
     try:
         cache.incr(DIRECTORY_VERSION_KEY)
-    except ValueError:
+    except ValueError:  # never set, or evicted: a new one unlike any before it
         cache.set(DIRECTORY_VERSION_KEY, time.time_ns(), timeout=None)
 
 
-def _directory_key(kind: str, account) -> str:
-    return (f"{kind}:{account.pk}:{account.spark_user_id}:{account.office_id}:{int(bool(account.mls_admin))}:"
-            f"{directory_version()}")
+def _directory_key(account) -> str:
+    return f"transfer-directory:{account.pk}"
+
+
+def transfer_directory(account) -> dict:
+    """Whom the agent may transfer to, as `choices` ((Spark user id, "Name — Office") pairs) and, once a page has
+    rendered it, the `select`: kept per agent, made again when the directory's version or the account's office or
+    role changed; one round trip to the cache."""
+    key = _directory_key(account)
+    got = cache.get_many([DIRECTORY_VERSION_KEY, key])
+    version = got.get(DIRECTORY_VERSION_KEY)
+    if version is None:
+        version = time.time_ns()
+        if not cache.add(DIRECTORY_VERSION_KEY, version, timeout=None):
+            version = cache.get(DIRECTORY_VERSION_KEY, version)
+    fingerprint = (version, account.spark_user_id, account.office_id, bool(account.mls_admin))
+    entry = got.get(key)
+    if entry is None or entry.get("of") != fingerprint:
+        entry = {"of": fingerprint, "select": None,
+                 "choices": [(a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name)
+                             for a in transfer_targets(account)]}
+        cache.set(key, entry, DIRECTORY_CACHE_S)
+    return entry
 
 
 def transfer_choices(account) -> list[tuple[str, str]]:
-    """Whom the agent may transfer to, as (Spark user id, "Name — Office") pairs; cached per agent and version."""
-    key = _directory_key("transfer-choices", account)
-    choices = cache.get(key)
-    if choices is None:
-        choices = [(a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name)
-                   for a in transfer_targets(account)]
-        cache.set(key, choices, DIRECTORY_CACHE_S)
-    return [tuple(c) for c in choices]
+    return transfer_directory(account)["choices"]
 
 
 def directory_refreshed_at(account) -> dt.datetime | None:

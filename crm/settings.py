@@ -302,5 +302,5 @@ CSV_IMPORT_INLINE_BYTES = env_int("CSV_IMPORT_INLINE_BYTES", 128 * 1024, minimum
 CSV_IMPORT_INLINE_ROWS = env_int("CSV_IMPORT_INLINE_ROWS", 2000, minimum=0)
 CSV_EXPORT_CHUNK = env_int("CSV_EXPORT_CHUNK", 2000, minimum=1)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+CACHES = {"default": {"BACKEND": "crm.cache.RedisCache", "LOCATION": REDIS_URL,
                       "KEY_PREFIX": env_str("CACHE_PREFIX", "crm")}}
