@@ -104,9 +104,10 @@ class SharedLink(TimeStamped):
 
     @property
     def state(self) -> str:
-        if self.spark_id:
-            return self.State.ACTIVE
         status = self.write.status if self.write_id and self.write else None
+        if self.spark_id and status not in SparkWrite.OPEN:
+            # Not before its write settles: the Id is kept as soon as Spark gives it, the address comes a moment later.
+            return self.State.ACTIVE
         if status == SparkWrite.Status.FAILED:
             return self.State.FAILED
         if status in (SparkWrite.Status.DISCARDED, SparkWrite.Status.CANCELLED):
