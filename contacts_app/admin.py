@@ -34,22 +34,14 @@ from django.utils.text import capfirst
 from django.utils.timesince import timesince
 
 from crm.admin_credentials import CredentialSafeAdmin, masked
+from crm.agents.models import Agent, AgentDirectoryEntry, OfficeMember, SparkAccount, SyncState
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
+from crm.outbox.queue import WriteRefused
 
 from . import admin_export, admin_services, offboarding, people
 from .activity import activity_coverage
-from .models import (
-    Agent,
-    AgentDirectoryEntry,
-    AuditEvent,
-    BulkJob,
-    Contact,
-    OfficeMember,
-    SparkAccount,
-    SparkWrite,
-    SyncState,
-)
+from .models import Contact
 from .selectors import BANDS
-from .services import WriteRefused
 
 
 class ReadOnlyAdmin(CredentialSafeAdmin):
@@ -79,8 +71,16 @@ class ReadOnlyAdmin(CredentialSafeAdmin):
                                                  **(extra_context or {})})
 
 
+# The app whose model each permission is on (its app label): the agents, the outbox, or contacts_app.
+_PERM_APP = {
+    "view_agent": "agents", "add_agent": "agents", "disable_agent": "agents", "reset_agent_password": "agents",
+    "resync_sparkaccount": "agents", "offboard_sparkaccount": "agents", "view_agentdirectoryentry": "agents",
+    "transfer_contact": "contacts_app", "retry_sparkwrite": "outbox", "discard_sparkwrite": "outbox",
+}
+
+
 def _perm(request, codename: str) -> bool:
-    return request.user.has_perm(f"contacts_app.{codename}")
+    return request.user.has_perm(f"{_PERM_APP[codename]}.{codename}")
 
 
 def _selected_ids(request) -> list[str]:
@@ -146,13 +146,13 @@ def _offboard(model_admin, request, departing: SparkAccount, action: str):
         else:
             model_admin.message_user(request, f"Offboarding {departing.name}: moving {job.total} contacts to "
                                               f"{job.params['owner_name']}.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:contacts_app_bulkjob_change", args=[job.pk]))
+            return HttpResponseRedirect(reverse("admin:outbox_bulkjob_change", args=[job.pk]))
     contacts = Contact.objects.filter(owner=departing, pending_delete=False).count()
     return TemplateResponse(request, "admin/contacts_app/offboard.html", {
         **model_admin.admin_site.each_context(request), "title": f"Offboard {departing.name}",
         "opts": model_admin.model._meta, "departing": departing, "contact_count": contacts, "form": form,
         "mls_admin": admin_services.mls_admin_account(), "selected": _selected_ids(request), "action": action,
-        "refresh_url": reverse("admin:contacts_app_agent_refresh_directory"),
+        "refresh_url": reverse("admin:agents_agent_refresh_directory"),
     }, status=422 if form.is_bound else 200)
 
 
@@ -325,7 +325,7 @@ class AgentAdmin(ReadOnlyAdmin):
         account = self._account(obj)
         if not count or account is None:
             return count
-        url = reverse("admin:contacts_app_sparkwrite_changelist") + f"?account__id__exact={account.pk}&{status}"
+        url = reverse("admin:outbox_sparkwrite_changelist") + f"?account__id__exact={account.pk}&{status}"
         return format_html('<a class="badge {}" href="{}">{}</a>', css, url, count)
 
     @admin.display(description="Waiting", ordering="_waiting")
@@ -396,7 +396,7 @@ class AgentAdmin(ReadOnlyAdmin):
     def get_urls(self):
         return [
             path("refresh-directory/", self.admin_site.admin_view(self.refresh_directory_view),
-                 name="contacts_app_agent_refresh_directory"),
+                 name="agents_agent_refresh_directory"),
             *super().get_urls(),
         ]
 
@@ -417,7 +417,7 @@ class AgentAdmin(ReadOnlyAdmin):
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
-            back = reverse("admin:contacts_app_agent_changelist")
+            back = reverse("admin:agents_agent_changelist")
         return HttpResponseRedirect(back)
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -445,14 +445,14 @@ class AgentAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/contacts_app/agent_add.html", {
             **self.admin_site.each_context(request), "title": "Add an agent", "opts": self.opts, "form": form,
             "scope": scope, "brokerage_key": form.brokerage_key, "unlinked": list(form.entries.values()),
-            "refresh_url": reverse("admin:contacts_app_agent_refresh_directory"),
+            "refresh_url": reverse("admin:agents_agent_refresh_directory"),
         }, status=422 if form.is_bound else 200)
 
     def changelist_view(self, request, extra_context=None):
         scope = people.office_scope_for(request.user)
         return super().changelist_view(request, {
             **(extra_context or {}), "scope": scope, "title": f"Agents — {scope.label}",
-            "refresh_url": reverse("admin:contacts_app_agent_refresh_directory"),
+            "refresh_url": reverse("admin:agents_agent_refresh_directory"),
         })
 
 
@@ -545,7 +545,7 @@ class AgentDirectoryAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {
-            **(extra_context or {}), "refresh_url": reverse("admin:contacts_app_agent_refresh_directory")})
+            **(extra_context or {}), "refresh_url": reverse("admin:agents_agent_refresh_directory")})
 
 
 @admin.register(OfficeMember)

@@ -11,9 +11,12 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.outbox.models import BulkJob, SparkWrite
+
 from . import services
-from .models import BulkJob, Contact, SparkAccount, SparkWrite
-from .outbox import contacts_lock
+from .locks import contacts_lock
+from .models import Contact
 
 log = logging.getLogger(__name__)
 

@@ -22,15 +22,17 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from crm.safeinput import storable_text
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
 from . import bulk, services
 from .csv_export import FORMULA_STARTS
 from .csv_models import CsvImport, CsvImportRow, CsvUpload
+from .delivery import contact_write_state_refresh
 from .duplicates import PHONE_FIELDS, DuplicateIndex, duplicate_index_for
-from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite
-from .outbox import contact_write_state_refresh
+from .models import Contact
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,10 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from .models import BulkJob, Contact, SparkAccount, TimeStamped
+from crm.agents.models import SparkAccount, TimeStamped
+from crm.outbox.models import BulkJob
+
+from .models import Contact
 
 
 class CsvImport(TimeStamped):

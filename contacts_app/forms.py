@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils.timesince import timesince
 
+from crm.agents.models import AgentDirectoryEntry
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
 from . import selectors
-from .models import AgentDirectoryEntry
 
 # The writable fields, grouped as the contact page shows them.
 FIELD_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [

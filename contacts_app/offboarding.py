@@ -28,6 +28,10 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.agents.spark import client_for_account
+from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.queue import WriteRefused
 from crm.spark import SparkError
 from crm.spark.errors import SparkAuthError, SparkNotFound
 from crm.spark.records import ScheduleRecord
@@ -35,9 +39,7 @@ from crm.spark.resources import newsfeeds
 
 from . import admin_services, bulk
 from .admin_services import TransferTarget
-from .models import BulkJob, Contact, SparkAccount, SparkWrite
-from .services import WriteRefused
-from .spark import client_for_account
+from .models import Contact
 
 log = logging.getLogger(__name__)
 

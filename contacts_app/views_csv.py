@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.agents.guards import agent_required
 from crm.safeinput import storable_text
 from crm.spark.records import TAG_MAX_LENGTH
 
 from . import bulk, csv_export, csv_import, selectors, services
 from .csv_models import CsvImport, CsvImportRow
 from .selectors import ContactQuery
-from .views import agent_required
 
 PREVIEW_ROWS = 5
 LISTED_ROWS = 50

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from contacts_app.models import SparkAccount, SparkWrite
-from contacts_app.outbox import account_lock
-from contacts_app.services import WriteRefused, write_queue, write_record
+from crm.agents.models import SparkAccount
+from crm.outbox.locks import account_lock
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused, write_queue, write_record
 
 from .models import NewsFeed, Schedule, ScheduleBulkJob
 from .schedules import ScheduleChoice, describe, problems

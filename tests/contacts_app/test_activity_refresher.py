@@ -13,8 +13,8 @@ from contacts_app.activity import activity_due_contacts, activity_refresh_tick, 
 from contacts_app.activity_tasks import refresh_activity_tick
 from contacts_app.models import Contact, ContactActivity
 from contacts_app.selectors import ContactQuery, contact_list
-from contacts_app.spark import client_for_account
 from contacts_app.sync import contacts_sync
+from crm.agents.spark import client_for_account
 from tests.conftest import wait_for
 
 

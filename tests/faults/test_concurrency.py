@@ -14,9 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts_app import bulk, services
-from contacts_app.models import BulkJob, Contact, SparkWrite
-from contacts_app.outbox import outbox_sweep
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.worker import outbox_sweep
 from newsfeeds_app import services as feed_services
 from newsfeeds_app.models import NewsFeed
 from newsfeeds_app.schedules import ScheduleChoice
