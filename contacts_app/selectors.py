@@ -17,6 +17,7 @@ from crm.agents.models import SparkAccount, SyncState
 from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from crm.safeinput import storable_text
 
+from .fields import FIELD_LABELS
 from .models import LIST_ROWS, Contact
 
 # Each sort is the exact reverse or the exact order of one index on Contact (see Contact.Meta.indexes).
@@ -302,8 +303,6 @@ def _tag_of(event: AuditEvent) -> str:
 
 
 def _history_lines(event: AuditEvent) -> list[str]:
-    from .forms import FIELD_LABELS
-
     write = event.write
     kind = event.action
     if kind == SparkWrite.Kind.TAG_ADD:

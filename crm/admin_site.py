@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpResponsePermanentRedirect
-from django.urls import re_path, reverse
+from django.urls import URLPattern, include, path
 
 # (section, [(app_label, object_name, name shown or None for the model's own)])
 SECTIONS: list[tuple[str, str, list[tuple[str, str, str | None]]]] = [
@@ -68,16 +67,10 @@ PAGE_HELP = {
 }
 
 
-# The admin pages of the models that moved out of contacts_app (into crm.agents and crm.outbox): a bookmark of the
-# old address still finds its page.
-MOVED = {"agent": "agents", "agentdirectoryentry": "agents", "officemember": "agents", "syncstate": "agents",
-         "sparkaccount": "agents", "bulkjob": "outbox", "sparkwrite": "outbox", "auditevent": "outbox"}
-
-
-def _moved_page(request, model: str, rest: str):
-    query = request.META.get("QUERY_STRING", "")
-    target = reverse("admin:index") + f"{MOVED[model]}/{model}/{rest}"
-    return HttpResponsePermanentRedirect(target + (f"?{query}" if query else ""))
+# The models that moved out of contacts_app (into crm.agents and crm.outbox): their admin pages also answer at the
+# old address (/admin/contacts_app/<model>/...), so a broker's bookmark still finds its page.
+MOVED = {"agent", "agentdirectoryentry", "officemember", "syncstate", "sparkaccount", "bulkjob", "sparkwrite",
+         "auditevent"}
 
 
 class FlexAdminSite(AdminSite):
@@ -87,8 +80,14 @@ class FlexAdminSite(AdminSite):
     enable_nav_sidebar = False  # the index is the map; the broker's tables need the width
 
     def get_urls(self):
-        moved = "|".join(MOVED)
-        return [re_path(rf"^contacts_app/(?P<model>{moved})/(?P<rest>.*)$", _moved_page), *super().get_urls()]
+        old_addresses = [
+            # Unnamed: reverse() gives the new address; these only answer the old one.
+            path(f"contacts_app/{model._meta.model_name}/",
+                 include([URLPattern(p.pattern, p.callback, p.default_args) for p in model_admin.get_urls()]))
+            for model, model_admin in self._registry.items() if model._meta.model_name in MOVED
+            and model._meta.app_label != "contacts_app"
+        ]
+        return [*old_addresses, *super().get_urls()]
 
     def get_app_list(self, request, app_label=None):
         if app_label is not None:

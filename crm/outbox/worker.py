@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm.agents.linking import spark_account_mark_broken
 from crm.agents.spark import client_for_account
 from crm.spark import SparkError
 from crm.spark.errors import SparkAuthError, SparkRateLimited
@@ -192,8 +193,6 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
     if isinstance(exc, SparkAuthError):
         # The agent's link is broken (revoked, expired refresh): the write waits, it is not lost. Linking again
         # sends it; the banner asks the agent to reconnect.
-        from crm.agents.linking import spark_account_mark_broken
-
         spark_account_mark_broken(account=write.account, message=message)
         # Not counted as an attempt: the write waits for the agent to link again (the banner says so), it does
         # not spin.
