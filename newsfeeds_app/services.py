@@ -24,7 +24,7 @@ def feed_target(feed: NewsFeed) -> str:
 
 def _lock_account(account: SparkAccount) -> None:
     # One schedule change per agent at a time: the "only one default" rule holds without a race. The account is
-    # the first lock of the outbox's lock order (contacts_app/outbox.py): the feed's contact comes after it.
+    # the first lock of the outbox's lock order (crm/outbox/locks.py): the feed's contact comes after it.
     account_lock(account.pk)
 
 
