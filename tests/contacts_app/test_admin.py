@@ -396,7 +396,7 @@ def test_a_new_admin_that_lists_credentials_is_made_safe_by_the_mixin(alice_with
     from django.contrib import admin as django_admin
     from django.test import RequestFactory
 
-    from contacts_app.admin import ReadOnlyAdmin
+    from contacts_app.admin.base import ReadOnlyAdmin
 
     class CarelessAdmin(ReadOnlyAdmin):
         list_display = ("name", "api_key", "access_token_encrypted")
