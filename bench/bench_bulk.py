@@ -33,9 +33,10 @@ def main() -> int:
     from django.conf import settings
     from django.utils import timezone
 
-    from contacts_app.bulk import bulk_job_progress, bulk_job_start
+    from contacts_app.bulk import bulk_job_start
     from contacts_app.models import Contact
     from contacts_app.sync import contacts_sync
+    from crm.outbox.bulk import bulk_job_progress
     from crm.outbox.models import BulkJob, SparkWrite
     from crm.outbox.worker import outbox_sweep
 

@@ -42,7 +42,7 @@ def bench_import(args, alice, sim) -> list[tuple[str, str]]:
     from django.utils import timezone
 
     from contacts_app import csv_import
-    from contacts_app.bulk import bulk_job_progress
+    from crm.outbox.bulk import bulk_job_progress
     from crm.outbox.models import SparkWrite
     from crm.outbox.worker import outbox_sweep
 

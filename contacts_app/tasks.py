@@ -7,10 +7,9 @@ from celery import shared_task
 from crm.agents.directory import agent_directory_refresh
 from crm.agents.models import SparkAccount
 from crm.agents.sync import sync_states_reap_stale
-from crm.outbox.models import BulkJob
 from crm.spark.errors import SparkError
 
-from . import bulk, sync
+from . import sync
 from .activity_tasks import refresh_activity_tick  # noqa: F401 - the activity refresher's task, for autodiscovery
 from .models import Contact
 from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
@@ -81,12 +80,6 @@ def directory_refresh_if_stale(account: SparkAccount) -> bool:
         return False
     refresh_agent_directory.delay(account.pk)
     return True
-
-
-@shared_task(acks_late=True)
-def run_bulk_job(job_id: int) -> int:
-    job = BulkJob.objects.select_related("account", "created_by").filter(pk=job_id).first()
-    return bulk.bulk_job_prepare(job=job) if job else 0
 
 
 @shared_task(acks_late=True)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.agents.guards import account_for_user, agent_required
 from crm.agents.linking import spark_account_link_oauth
+from crm.outbox import bulk as bulk_runner
 from crm.outbox.models import BulkJob, SparkWrite
 from crm.safeinput import local_next
 from crm.spark import SparkError
@@ -348,7 +349,7 @@ RESULT_ORDER = Case(When(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status
 @require_GET
 def bulk_job(request, account, pk: int):
     job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
-    progress = bulk.bulk_job_progress(job=job)
+    progress = bulk_runner.bulk_job_progress(job=job)
     results = job.writes.order_by(RESULT_ORDER, "contact_name", "pk")
     context = {"job": job, "progress": progress, "results": results,
                "preparing": job.status == BulkJob.Status.PREPARING}

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import bulk
+from crm.outbox.worker import claim_ttl
+
 from ..csv_models import CsvImport, CsvUpload
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def _queue(import_id: int, state: str) -> None:
 
 
 def _claim_ttl():
-    return bulk._claim_ttl()
+    return claim_ttl()
 
 
 def _claim(import_id: int, state: str) -> CsvImport | None:

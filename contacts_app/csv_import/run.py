@@ -7,7 +7,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from crm.outbox.bulk import register_preparer
 from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
+from crm.outbox.worker import claim_ttl
 
 from .. import bulk, services
 from ..csv_models import CsvImport, CsvImportRow
@@ -46,7 +48,7 @@ def csv_import_start(*, imp: CsvImport, user) -> BulkJob:
                                  source=SparkWrite.Source.BULK)
     imp.job = job
     imp.save(update_fields=["job", "updated_at"])
-    from ..tasks import run_bulk_job
+    from crm.outbox.tasks import run_bulk_job
 
     transaction.on_commit(lambda: run_bulk_job.delay(job.pk))
     return job
@@ -63,7 +65,7 @@ def _nothing_to_import(counts: dict) -> str:
 
 def _heartbeat(job: BulkJob) -> None:
     BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
-        claimed_until=timezone.now() + bulk._claim_ttl(), updated_at=timezone.now())
+        claimed_until=timezone.now() + claim_ttl(), updated_at=timezone.now())
 
 
 def csv_import_prepare(job: BulkJob) -> int:
@@ -131,7 +133,7 @@ def _row_writes(job: BulkJob, row: CsvImportRow) -> tuple[list[int], str]:
     return made, "" if len(made) == planned_writes(row) else "Already up to date."
 
 
-bulk.PREPARERS[BulkJob.Kind.CSV_IMPORT] = csv_import_prepare
+register_preparer(BulkJob.Kind.CSV_IMPORT, csv_import_prepare)
 
 
 @transaction.atomic

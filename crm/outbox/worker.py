@@ -42,7 +42,7 @@ def _contact_model():
     return SparkWrite._meta.get_field("contact").related_model
 
 
-def _claim_ttl() -> dt.timedelta:
+def claim_ttl() -> dt.timedelta:
     return dt.timedelta(seconds=settings.OUTBOX_CLAIM_S)
 
 
@@ -65,7 +65,7 @@ class _ClaimKeepingLimiter:
 
     def _renew(self) -> None:
         SparkWrite.objects.filter(pk=self.write_id, status=SparkWrite.Status.IN_FLIGHT).update(
-            claimed_until=timezone.now() + _claim_ttl()
+            claimed_until=timezone.now() + claim_ttl()
         )
 
     def acquire(self, member=None) -> float:
@@ -109,7 +109,7 @@ def write_claim(write_id: int) -> SparkWrite | None:
     claimed = (
         SparkWrite.objects.filter(pk=write_id, status=SparkWrite.Status.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=SparkWrite.Status.IN_FLIGHT, claimed_until=now + _claim_ttl(),
+        .update(status=SparkWrite.Status.IN_FLIGHT, claimed_until=now + claim_ttl(),
                 attempts=F("attempts") + 1, first_attempt_at=Coalesce(F("first_attempt_at"), now), updated_at=now)
     )
     if not claimed:
