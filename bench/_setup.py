@@ -160,11 +160,16 @@ class Proc:
                 self.kill()
 
 
-def start_worker(concurrency: int = 2, **env: str) -> Proc:
+def start_worker(concurrency: int = 2, queues: str = "both", **env: str) -> Proc:
+    """A Celery worker of this run's queue ("default"), of its background queue ("background": the activity
+    refresher's ticks, crm/celery.py; niced and on its own, as the Procfile's `background`), or of both ("both")."""
+    names = {"default": [BENCH_QUEUE], "background": [f"{BENCH_QUEUE}-background"],
+             "both": [BENCH_QUEUE, f"{BENCH_QUEUE}-background"]}[queues]
+    nice = ["nice", "-n", "10"] if queues == "background" else []
     return Proc(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--loglevel", "INFO", "--concurrency",
+        [*nice, sys.executable, "-m", "celery", "-A", "crm", "worker", "--loglevel", "INFO", "--concurrency",
          str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"bench-{uuid.uuid4().hex[:6]}@%h"],
+         "-n", f"bench-{queues}-{uuid.uuid4().hex[:6]}@%h", "-Q", ",".join(names)],
         child_env(**env), ready_text=" ready.",
     ).start()
 

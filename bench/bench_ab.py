@@ -7,6 +7,7 @@ BENCH_DATABASE_URL with _a / _b appended), filled alike by bench_cpu.py. Make th
 
     .venv/bin/python bench/bench_ab.py --base /work/wt/speed-base            # CPU per request, 50,000 contacts
     .venv/bin/python bench/bench_ab.py --base /work/wt/speed-base --list --load --skip-cpu
+    .venv/bin/python bench/bench_ab.py --base /work/wt/speed-base --only "contact page" --rounds 3
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def main() -> int:
     p.add_argument("--others", type=int, default=0)
     p.add_argument("--requests", type=int, default=100)
     p.add_argument("--rounds", type=int, default=5, help="rounds per side, A and B alternating")
+    p.add_argument("--only", default="", help="bench_cpu.py scenarios whose name contains this (e.g. 'contact page')")
     p.add_argument("--skip-cpu", action="store_true")
     p.add_argument("--list", action="store_true", help="also bench_list.py (--no-spark) on both trees")
     p.add_argument("--load", action="store_true", help="also bench_load.py on both trees")
@@ -92,7 +94,7 @@ def main() -> int:
                 with tempfile.NamedTemporaryFile(suffix=".json") as f:
                     out = run("bench_cpu.py", tree, database_url(side),
                               ["--contacts", str(args.contacts), "--agents", str(args.agents), "--others",
-                               str(args.others), "--requests", str(args.requests), "--rounds", "1",
+                               str(args.others), "--requests", str(args.requests), "--rounds", "1", "--only", args.only,
                                "--json", f.name, "--label", f"{side.upper()} round {r + 1}"])
                     print(out[out.find("\nCPU per request"):], flush=True)
                     rounds[side].append(json.loads(Path(f.name).read_text()))

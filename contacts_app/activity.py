@@ -4,7 +4,9 @@
 spends a share of each Spark key's rate budget on it (ACTIVITY_BUDGET_SHARE): every tick (ACTIVITY_TICK_S) it reads
 the due contacts of the agents on each key, most valuable first, through the limiter's background lane. That lane
 takes a slot only while the whole window's usage is below the share and never waits for one, so an agent's own
-clicks and writes never queue behind the refresher; when agents are busy, it simply reads nothing.
+clicks and writes never queue behind the refresher; when agents are busy, it simply reads nothing. It also steps
+aside (reads nothing more this tick) while an agent on the key has outbox writes due, and its ticks run on a
+Celery queue and worker of their own (crm/celery.py), so writes never wait for a worker process either.
 
 Which contacts are due, in this order, and by score (then most recently changed) within each:
 1. the Score moved since the series was read (the contact is rising or falling now);
@@ -30,6 +32,7 @@ from django.utils import timezone
 
 from crm.agents.models import SparkAccount
 from crm.agents.spark import client_for_account
+from crm.outbox.models import SparkWrite
 from crm.spark.errors import SparkAuthError, SparkError, SparkForbidden, SparkNotFound, SparkRateLimited
 from crm.spark.ratelimit import BackgroundBudgetSpent, BackgroundLane
 from crm.spark.records import ContactRecord, clean_text
@@ -44,6 +47,8 @@ ROTATION_KEY = "activity-refresher:rotation"
 MAX_BACKOFF_FACTOR = 7
 # A contact whose read failed for a passing reason (5xx, timeout) waits this long, doubling, before the next try.
 TRANSIENT_RETRY_S = 60
+# While reading, whether the agents' writes became due is asked again every this many reads.
+WRITES_CHECK_EVERY = 3
 
 
 @dataclass
@@ -136,6 +141,15 @@ def _transient_failure(*, contact: Contact, exc: SparkError) -> None:
     activity.save(update_fields=["failures", "retry_at", "last_error"])
 
 
+def writes_due(account_ids: list[int]) -> bool:
+    """Has one of these agents outbox writes being sent or due to be (the agents' own work, which goes first)?"""
+    now = timezone.now()
+    return SparkWrite.objects.filter(account_id__in=account_ids).filter(
+        Q(status=SparkWrite.Status.IN_FLIGHT)
+        | Q(status=SparkWrite.Status.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    ).exists()
+
+
 def _budget_spent(exc: SparkError) -> bool:
     return isinstance(exc, SparkRateLimited) and isinstance(exc.__cause__, BackgroundBudgetSpent)
 
@@ -200,6 +214,9 @@ def _refresh_key(members: list[tuple[SparkAccount, object]], *, rotation: int, d
             return "budget in use"
     else:
         allowance = per_tick_allowance()
+    account_ids = [account.pk for account, _ in members]
+    if writes_due(account_ids):
+        return "writes due"
     start = rotation % len(members)
     members = members[start:] + members[:start]
     queues = [(account, client, activity_due_contacts(account=account, limit=allowance))
@@ -212,6 +229,8 @@ def _refresh_key(members: list[tuple[SparkAccount, object]], *, rotation: int, d
                 break
             if time.monotonic() > deadline:
                 return "tick time used"
+            if spent and spent % WRITES_CHECK_EVERY == 0 and writes_due(account_ids):
+                return "writes due"
             contact = due.pop(0)
             if not due:
                 queues.remove((account, client, due))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ContactsAppConfig(AppConfig):
@@ -7,11 +8,13 @@ class ContactsAppConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.agents.linking import account_linked
+        from crm.agents.models import AgentDirectoryEntry
         from crm.outbox import registry
         from crm.outbox.bulk import register_preparer
         from crm.outbox.models import SparkWrite
 
         from . import bulk, delivery, signals
+        from .forms import directory_version_bump
 
         for kind, handler in delivery.HANDLERS.items():
             registry.register_handler(kind, handler)
@@ -19,3 +22,6 @@ class ContactsAppConfig(AppConfig):
         registry.register_failed(SparkWrite.Kind.DELETE, delivery.delete_failed)
         register_preparer(None, bulk.contacts_prepare)  # tags, untags, transfers, deletes
         account_linked.connect(signals.account_linked_sync, dispatch_uid="contacts_app.account_linked_sync")
+        post_save.connect(directory_version_bump, sender=AgentDirectoryEntry, dispatch_uid="directory-version-save")
+        post_delete.connect(directory_version_bump, sender=AgentDirectoryEntry,
+                            dispatch_uid="directory-version-delete")

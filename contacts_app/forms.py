@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from crm.agents.models import AgentDirectoryEntry
@@ -83,12 +86,21 @@ class TransferForm(forms.Form):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        targets = list(transfer_targets(account))
-        self.fields["owner_id"].choices = [("", "Choose an agent…")] + [
-            (a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name) for a in targets
-        ]
+        self._directory = transfer_directory(account)
+        choices = self._directory["choices"]
+        self.fields["owner_id"].choices = [("", "Choose an agent…")] + choices
         # Why the list is empty, for the agent (the directory fills from flexmls in the background).
-        self.empty_note = "" if targets else transfer_targets_note(account)
+        self.empty_note = "" if choices else transfer_targets_note(account)
+
+    def owner_select(self) -> str:
+        """The `<select>` of the agents (`{{ form.owner_id }}`), rendered once per agent and directory version."""
+        if self.is_bound:
+            return str(self["owner_id"])
+        html = self._directory.get("select")
+        if html is None:
+            html = self._directory["select"] = str(self["owner_id"])
+            cache.set(_directory_key(self.account), self._directory, DIRECTORY_CACHE_S)
+        return mark_safe(html)  # noqa: S308 - Django's own rendering of the widget, kept as it was rendered
 
     def owner_name(self) -> str:
         entry = AgentDirectoryEntry.objects.filter(spark_user_id=self.cleaned_data["owner_id"]).first()
@@ -98,6 +110,48 @@ class TransferForm(forms.Form):
 def transfer_targets(account):
     qs = AgentDirectoryEntry.objects.exclude(spark_user_id=account.spark_user_id).order_by("office_name", "name")
     return qs if account.mls_admin else qs.filter(office_id=account.office_id)
+
+
+# The agent directory's version: bumped whenever an entry is saved or deleted (contacts_app.apps connects the
+# signals), so what is cached per agent from it (transfer choices, the rendered <select>) is never stale.
+DIRECTORY_VERSION_KEY = "agent-directory:version"
+DIRECTORY_CACHE_S = 24 * 3600
+
+
+def directory_version_bump(**_signal_kwargs) -> None:
+    try:
+        cache.incr(DIRECTORY_VERSION_KEY)
+    except ValueError:  # never set, or evicted: a new one unlike any before it
+        cache.set(DIRECTORY_VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def _directory_key(account) -> str:
+    return f"transfer-directory:{account.pk}"
+
+
+def transfer_directory(account) -> dict:
+    """Whom the agent may transfer to, as `choices` ((Spark user id, "Name — Office") pairs) and, once a page has
+    rendered it, the `select`: kept per agent, made again when the directory's version or the account's office or
+    role changed; one round trip to the cache."""
+    key = _directory_key(account)
+    got = cache.get_many([DIRECTORY_VERSION_KEY, key])
+    version = got.get(DIRECTORY_VERSION_KEY)
+    if version is None:
+        version = time.time_ns()
+        if not cache.add(DIRECTORY_VERSION_KEY, version, timeout=None):
+            version = cache.get(DIRECTORY_VERSION_KEY, version)
+    fingerprint = (version, account.spark_user_id, account.office_id, bool(account.mls_admin))
+    entry = got.get(key)
+    if entry is None or entry.get("of") != fingerprint:
+        entry = {"of": fingerprint, "select": None,
+                 "choices": [(a.spark_user_id, f"{a.name} — {a.office_name}" if a.office_name else a.name)
+                             for a in transfer_targets(account)]}
+        cache.set(key, entry, DIRECTORY_CACHE_S)
+    return entry
+
+
+def transfer_choices(account) -> list[tuple[str, str]]:
+    return transfer_directory(account)["choices"]
 
 
 def directory_refreshed_at(account) -> dt.datetime | None:

@@ -190,8 +190,9 @@ def _related_table(name: str) -> str:
 
 def contact_with_activity_get_for_agent(*, account: SparkAccount, pk: int) -> Contact:
     """`contact_get_for_agent` with, in the same query, the contact's activity (`contact.activity`, if any), whether
-    a change to it still waits for flexmls (for a contact with a refused change, which may have others) and whether
-    it has news feeds or shared links (`has_newsfeeds`, `has_shared_links`)."""
+    a change to it still waits for flexmls (for a contact with a refused change, which may have others), whether
+    it has news feeds or shared links (`has_newsfeeds`, `has_shared_links`) and whether it has writes or audit
+    events at all (`has_writes`, `has_history`: the page reads neither for an untouched contact)."""
     assert SparkWrite.OPEN == (SparkWrite.Status.QUEUED, SparkWrite.Status.IN_FLIGHT)  # as spelled below
     try:
         contact = Contact.objects.select_related("activity").annotate(
@@ -201,11 +202,17 @@ def contact_with_activity_get_for_agent(*, account: SparkAccount, pk: int) -> Co
                                   "WHERE r.contact_id = contacts_app_contact.id"),
             has_shared_links=_exists(f"SELECT 1 FROM {_related_table('shared_links')} r "
                                      "WHERE r.contact_id = contacts_app_contact.id"),
+            has_writes=_exists(f"SELECT 1 FROM {SparkWrite._meta.db_table} w "
+                               "WHERE w.contact_id = contacts_app_contact.id"),
+            has_history=_exists(f"SELECT 1 FROM {AuditEvent._meta.db_table} e "
+                                "WHERE e.contact_id = contacts_app_contact.id"),
         ).get(pk=pk, owner=account)
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404("No such contact") from None
     contact.owner = account
     contact.row_states = {"waiting": contact.waiting}  # as templatetags.waiting_on_flexmls reads it
+    if not contact.has_writes:
+        contact.tag_writes = []  # as templatetags.tag_chips reads it: nothing to ask
     return contact
 
 

@@ -14,6 +14,7 @@ from django.db.models import Case, Value, When
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,7 +27,16 @@ from crm.spark import SparkError
 from crm.spark.oauth import authorize_url
 
 from . import bulk, selectors, services
-from .forms import FIELD_GROUPS, BulkForm, ContactForm, TagForm, TransferForm, transfer_targets, transfer_targets_note
+from .forms import (
+    FIELD_GROUPS,
+    BulkForm,
+    ContactForm,
+    TagForm,
+    TransferForm,
+    transfer_choices,
+    transfer_targets,
+    transfer_targets_note,
+)
 from .models import Contact
 from .selectors import BANDS, SORT_LABELS, STATUSES, ContactQuery
 
@@ -67,7 +77,7 @@ def contacts_list(request, account):
         "bands": {k: v[0] for k, v in BANDS.items()},
         "statuses": STATUSES,
         "undo": undo,
-        "transfer_targets": transfer_targets(account),
+        "transfer_targets": SimpleLazyObject(functools.partial(transfer_choices, account)),
         "transfer_note": functools.partial(transfer_targets_note, account),  # asked only when no one is listed
         "share_max": SHARE_MAX_CONTACTS,
     }
@@ -102,8 +112,9 @@ def _detail_context(account, contact: Contact) -> dict:
             (title, [(label, contact.attributes.get(name)) for name, label in fields if contact.attributes.get(name)])
             for title, fields in FIELD_GROUPS
         ],
-        "writes": selectors.contact_writes(contact=contact)[:20],
-        "history": selectors.contact_history(contact=contact),
+        # An untouched contact (no change made here: no writes, no audit events, as its query says) reads neither.
+        "writes": selectors.contact_writes(contact=contact)[:20] if getattr(contact, "has_writes", True) else [],
+        "history": selectors.contact_history(contact=contact) if getattr(contact, "has_history", True) else [],
         "tags": selectors.tag_list(account=account),
         "tag_form": TagForm(),
         "transfer_form": TransferForm(account=account),

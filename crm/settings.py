@@ -282,8 +282,10 @@ if ACTIVITY_BUDGET_SHARE > 1:
 ACTIVITY_REFRESH_S = env_int("ACTIVITY_REFRESH_S", 6 * 3600, minimum=60)
 ACTIVITY_RETRY_S = env_int("ACTIVITY_RETRY_S", 24 * 3600, minimum=1)
 ACTIVITY_TICK_S = env_float("ACTIVITY_TICK_S", 10.0, minimum=0.2)
+# A tick goes to the background queue (crm/celery.py) and expires after a tick period: a tick not started by then is
+# dropped (the next one does its work), so ticks never pile up behind a busy or stopped background worker.
 CELERY_BEAT_SCHEDULE["refresh-activity"] = {"task": "contacts_app.activity_tasks.refresh_activity_tick",
-                                            "schedule": ACTIVITY_TICK_S}
+                                            "schedule": ACTIVITY_TICK_S, "options": {"expires": ACTIVITY_TICK_S}}
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "crm.outbox.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
@@ -304,5 +306,5 @@ CSV_IMPORT_INLINE_BYTES = env_int("CSV_IMPORT_INLINE_BYTES", 128 * 1024, minimum
 CSV_IMPORT_INLINE_ROWS = env_int("CSV_IMPORT_INLINE_ROWS", 2000, minimum=0)
 CSV_EXPORT_CHUNK = env_int("CSV_EXPORT_CHUNK", 2000, minimum=1)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+CACHES = {"default": {"BACKEND": "crm.cache.RedisCache", "LOCATION": REDIS_URL,
                       "KEY_PREFIX": env_str("CACHE_PREFIX", "crm")}}

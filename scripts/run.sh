@@ -16,6 +16,6 @@ export SPARK_API_BASE="${SPARK_API_BASE:-http://127.0.0.1:$SPARKSIM_PORT}"
 export DEMO_CONTACTS="${DEMO_CONTACTS:-300}"
 say "Applying migrations"
 "$PY" manage.py migrate --noinput >/dev/null
-say "Starting sparksim, the Celery worker and beat, and the web server (Ctrl-C stops them all)"
+say "Starting sparksim, the Celery workers (writes; background) and beat, and the web server (Ctrl-C stops them all)"
 exec_honcho() { "$ROOT/.venv/bin/honcho" -f "$ROOT/Procfile" start; }
 exec_honcho

@@ -108,9 +108,13 @@ class Worker:
 
     def start(self, timeout: float = 60) -> Worker:
         ready = threading.Event()
+        # The run's queue and its background queue (the activity refresher's ticks, crm/celery.py): one test worker
+        # does both, as the Procfile's worker and background worker do.
+        queue = self.env.get("CELERY_QUEUE", TEST_QUEUE)
         self.process = subprocess.Popen(  # its own process group, so kill() takes the pool children too
             [sys.executable, "-m", "celery", "-A", "crm", "worker", "--loglevel", "INFO", "--concurrency", "2",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+             "-Q", f"{queue},{queue}-background"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
         )

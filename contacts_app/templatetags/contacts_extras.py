@@ -5,7 +5,7 @@ import datetime as dt
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import get_script_prefix, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -31,24 +31,27 @@ def sparkline(daily, width: int = 300, height: int = 60):
         return mark_safe('<p class="muted">No daily activity yet.</p>')  # noqa: S308 - a constant
     top = max(points) or 1
     step = width / (len(points) - 1)
-    xy = [(i * step, height - 4 - (p / top) * (height - 8)) for i, p in enumerate(points)]
-    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    last = len(points) - 1
     labels = [_day_label(d.get("date")) for d in days]
-    dots = format_html_join(
-        "", '<circle cx="{}" cy="{}" r="{}" fill="currentColor"><title>{}: score {}</title></circle>',
-        ((f"{x:.1f}", f"{y:.1f}", 3 if i == len(xy) - 1 else 2, labels[i] or f"Day {i + 1}", points[i])
-         for i, (x, y) in enumerate(xy)),
-    )
-    return format_html(
-        '<figure class="spark">'
-        '<svg class="sparkline" viewBox="0 0 {w} {h}" width="100%" height="{h}" '
-        'role="img" aria-label="Daily score over the last {n} days ({first_day} to {last_day}), highest {top}">'
-        '<line x1="0" y1="{base}" x2="{w}" y2="{base}" class="spark-base"/>'
-        '<polyline fill="none" stroke="currentColor" stroke-width="2" points="{pts}"/>{dots}</svg>'
-        '<figcaption class="spark-axis"><span>{first_day}</span><span>daily score, highest {top}</span>'
-        '<span>{last_day}</span></figcaption></figure>',
-        w=width, h=height, n=len(points), top=max(points), pts=coords, dots=dots, base=height - 4,
-        first_day=labels[0] or "30 days ago", last_day=labels[-1] or "today",
+    # Built as one string (the same markup format_html would give): this runs on every contact page.
+    coords = []
+    dots = []
+    for i, p in enumerate(points):
+        x = f"{i * step:.1f}"
+        y = f"{height - 4 - (p / top) * (height - 8):.1f}"
+        coords.append(f"{x},{y}")
+        dots.append(f'<circle cx="{x}" cy="{y}" r="{3 if i == last else 2}" fill="currentColor"><title>'
+                    f'{escape(labels[i] or f"Day {i + 1}")}: score {escape(p)}</title></circle>')
+    first_day = escape(labels[0] or "30 days ago")
+    last_day = escape(labels[-1] or "today")
+    highest = escape(max(points))
+    return mark_safe(  # noqa: S308 - every value above is a number or escaped
+        f'<figure class="spark"><svg class="sparkline" viewBox="0 0 {width} {height}" width="100%" height="{height}" '
+        f'role="img" aria-label="Daily score over the last {len(points)} days ({first_day} to {last_day}), highest '
+        f'{highest}"><line x1="0" y1="{height - 4}" x2="{width}" y2="{height - 4}" class="spark-base"/>'
+        f'<polyline fill="none" stroke="currentColor" stroke-width="2" points="{" ".join(coords)}"/>{"".join(dots)}'
+        f'</svg><figcaption class="spark-axis"><span>{first_day}</span><span>daily score, highest {highest}</span>'
+        f'<span>{last_day}</span></figcaption></figure>'
     )
 
 
@@ -68,8 +71,10 @@ def tag_chips(contact) -> list[dict]:
     from crm.outbox.models import SparkWrite
 
     latest: dict[str, SparkWrite] = {}
-    writes = (contact.writes.filter(kind__in=[SparkWrite.Kind.TAG_ADD, SparkWrite.Kind.TAG_REMOVE])
-              .exclude(status__in=[SparkWrite.Status.DISCARDED, SparkWrite.Status.CANCELLED]).order_by("id"))
+    writes = getattr(contact, "tag_writes", None)  # [] when the contact's query found it has no writes at all
+    if writes is None:
+        writes = (contact.writes.filter(kind__in=[SparkWrite.Kind.TAG_ADD, SparkWrite.Kind.TAG_REMOVE])
+                  .exclude(status__in=[SparkWrite.Status.DISCARDED, SparkWrite.Status.CANCELLED]).order_by("id"))
     for write in writes:
         latest[write.payload.get("tag", "")] = write
     chips = []

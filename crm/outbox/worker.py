@@ -156,6 +156,10 @@ def write_deliver(write_id: int) -> str:
                 spark_status=None, spark_code=None, spark_message="", updated_at=timezone.now(),
             )
             _audit(write, AuditEvent.Outcome.CONFIRMED)
+            # In the same commit: a page read between the two must never show a confirmed write on a contact
+            # still marked pending.
+            for settled in registry.SETTLED:
+                settled(write)
     except SparkError as exc:
         return _settle_failure(write, exc)
     except _Permanent as exc:
@@ -219,11 +223,15 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
         deliver_write.apply_async((write.pk,), countdown=delay)
         log.info("write %s will be retried in %.1fs (%s)", write.pk, delay, type(exc).__name__)
         return "retry"
-    SparkWrite.objects.filter(pk=write.pk).update(status=SparkWrite.Status.FAILED, **fields)
-    on_failed = registry.ON_FAILED.get(write.kind)
-    if on_failed is not None:
-        on_failed(write)
-    _audit(write, AuditEvent.Outcome.FAILED, message)
+    with transaction.atomic():
+        # One commit: whoever sees the write failed (the agent's page, a test) also sees the contact flagged.
+        SparkWrite.objects.filter(pk=write.pk).update(status=SparkWrite.Status.FAILED, **fields)
+        on_failed = registry.ON_FAILED.get(write.kind)
+        if on_failed is not None:
+            on_failed(write)
+        for settled in registry.SETTLED:
+            settled(write)
+        _audit(write, AuditEvent.Outcome.FAILED, message)
     log.info("write %s failed permanently: %s", write.pk, type(exc).__name__)
     return "failed"
 

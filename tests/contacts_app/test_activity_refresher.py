@@ -15,6 +15,7 @@ from contacts_app.models import Contact, ContactActivity
 from contacts_app.selectors import ContactQuery, contact_list
 from contacts_app.sync import contacts_sync
 from crm.agents.spark import client_for_account
+from crm.outbox.models import SparkWrite
 from tests.conftest import wait_for
 
 
@@ -84,6 +85,34 @@ def test_refresher_reads_nothing_while_agents_use_the_share(fresh_sim, link_agen
 
     assert result.read == 0 and result.stopped
     assert not Contact.objects.filter(owner=alice, activity_fetched_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresher_steps_aside_while_the_agents_writes_are_due(fresh_sim, link_agent, budget):
+    alice = link_agent("alice")
+    contacts_sync(account=alice, full=True)
+    limiter_of(alice).reset()
+    contact = Contact.objects.filter(owner=alice).first()
+    write = SparkWrite.objects.create(account=alice, contact=contact, contact_name=contact.display_name,
+                                      kind=SparkWrite.Kind.TAG_ADD, payload={"tag": "Buyer"})
+
+    result = activity_refresh_tick()
+
+    assert result.read == 0 and "writes due" in result.stopped.values()
+    # A write still in its undo window is not due yet: the refresher reads meanwhile.
+    SparkWrite.objects.filter(pk=write.pk).update(next_attempt_at=timezone.now() + dt.timedelta(minutes=5))
+    assert activity_refresh_tick().read == 2
+
+
+def test_ticks_go_to_the_background_queue_and_expire_after_a_tick(settings):
+    from crm.celery import app
+
+    queue = app.conf.task_default_queue
+    routed = app.amqp.router.route({}, "contacts_app.activity_tasks.refresh_activity_tick", (), {})
+    assert routed["queue"].name == f"{queue}-background"
+    assert app.amqp.router.route({}, "contacts_app.tasks.sync_all_agents", (), {})["queue"].name == queue
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-activity"]
+    assert entry["options"]["expires"] == entry["schedule"] == settings.ACTIVITY_TICK_S
 
 
 @pytest.mark.django_db(transaction=True)

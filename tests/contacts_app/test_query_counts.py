@@ -92,15 +92,44 @@ def test_list_page_and_its_fragment_take_at_most_6_queries(alice, client, django
         assert client.get("/contacts/", {"page": "3"}).status_code == 200
 
 
-def test_contact_page_takes_at_most_10_queries(alice, client, django_assert_max_num_queries):
+def test_contact_page_takes_3_queries_for_an_untouched_contact(alice, client, django_assert_max_num_queries):
+    """The session's user and link, the contact with all the page asks of it, the page's chrome: nothing for writes,
+    history, news feeds or shared links the contact does not have, nor for the agent directory (cached)."""
+    contacts = _store(alice)
+    ContactActivity.objects.create(contact=contacts[20], fetched_at=timezone.now(),
+                                   daily=[{"date": "2026-01-01", "score": 1}, {"date": "2026-01-02", "score": 3}])
+    client.get(f"/contacts/{contacts[3].pk}/")
+    for c in (contacts[20], contacts[40]):  # fresh activity; none yet (a refresh is queued)
+        with django_assert_max_num_queries(3):
+            resp = client.get(f"/contacts/{c.pk}/")
+        html = resp.content.decode()
+        assert resp.status_code == 200 and "Colleague 4 — Office" in html and "No changes made here yet." in html
+    assert "daily score, highest 3" in client.get(f"/contacts/{contacts[20].pk}/").content.decode()
+
+
+def test_contact_page_with_writes_feeds_and_links_takes_at_most_9_queries(alice, client,
+                                                                          django_assert_max_num_queries):
     contacts = _store(alice)
     client.get(f"/contacts/{contacts[3].pk}/")
-    for c in (contacts[3], contacts[7], contacts[0]):  # feeds + link + stale activity; refused; waiting
-        with django_assert_max_num_queries(10):
+    for c, most in ((contacts[3], 9), (contacts[7], 6), (contacts[0], 6)):  # feeds + link + stale; refused; waiting
+        with django_assert_max_num_queries(most):
             resp = client.get(f"/contacts/{c.pk}/")
         assert resp.status_code == 200
     html = client.get(f"/contacts/{contacts[3].pk}/").content.decode()
     assert "Homes" in html and "2 listings" in html and "refreshing…" in html
+
+
+def test_the_transfer_choices_follow_the_directory(alice, client):
+    """The directory's <select> is cached, but a colleague added or gone shows on the next page."""
+    contacts = _store(alice, n=20)
+    page = f"/contacts/{contacts[15].pk}/"
+    assert "Colleague 2 — Office" in client.get(page).content.decode()
+    AgentDirectoryEntry.objects.create(spark_user_id="QCDIRNEW", name="Newcomer", office_id=alice.office_id,
+                                       office_name="Office")
+    AgentDirectoryEntry.objects.filter(spark_user_id="QCDIR2").get().delete()
+    for html in (client.get(page).content.decode(), client.get("/contacts/").content.decode()):
+        assert '<option value="QCDIRNEW">Newcomer — Office</option>' in html
+        assert "Colleague 2" not in html and "Colleague 3 — Office" in html
 
 
 def test_polled_fragments_are_cheap(alice, client, django_assert_max_num_queries):

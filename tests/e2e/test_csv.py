@@ -14,6 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import PHONE, no_sideways_scroll
 from tests.e2e.test_bulk_journeys import LONG, open_contacts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -129,3 +130,35 @@ def test_import_500_rows_then_export_the_filtered_list(demo_world, page, screens
     assert [r["PrimaryEmail"] for r in exported] == emails
     assert all("Imported 2026" in r["Tags"] and r["Id"] for r in exported)
     screenshot("csv-export-list")
+
+
+def test_import_on_a_phone(demo_world, phone, screenshot):
+    """At 390 px the whole import fits the screen: upload, mapping, preview with its reasons, run, result."""
+    open_contacts(demo_world, phone)
+    rows = [[f"Pocket{i}", "Importer", f"pocket{i}@example.com", f"701-555-01{i:02d}", "", "Phone", ""]
+            for i in range(8)]
+    rows.append(["", "", "nobody@example.com", "", "", "", ""])  # no name: invalid, with its reason
+    rows.append(["Very" * 30, "Long", "x" * 60 + "@example.com", "", "", "", "n" * 400])  # a name over the limit
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerows(rows)
+    phone.click("#import-csv")
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    phone.set_input_files("#import-file", files=[{"name": "phone.csv", "mimeType": "text/csv",
+                                                  "buffer": out.getvalue().encode()}])
+    phone.click("#import-upload")
+    expect(phone.locator(".meta")).to_contain_text("10 rows", timeout=LONG)
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("csv-import-phone-mapping", phone)
+    phone.click("#import-preview-button")
+    expect(phone.locator("#count-create")).to_have_text("8 to create", timeout=LONG)
+    expect(phone.locator("#count-invalid")).to_have_text("2 invalid")
+    expect(phone.locator("#invalid-rows")).to_contain_text("DisplayName missing")
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("csv-import-phone-preview", phone)
+    phone.click("#import-run")
+    expect(phone.locator("#job-summary")).to_contain_text("finished", timeout=180_000)
+    expect(phone.locator("#outcome-created")).to_have_text("8 created")
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("csv-import-phone-done", phone)
