@@ -70,7 +70,9 @@ def reset_store() -> None:
     """An empty store: no agents, contacts or writes (the bench database is ours to wipe)."""
     from django.contrib.auth import get_user_model
 
-    from contacts_app.models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite
+    from contacts_app.models import Contact
+    from crm.agents.models import SparkAccount
+    from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 
     AuditEvent.objects.all().delete()
     SparkWrite.objects.all().delete()
@@ -102,7 +104,7 @@ def start_sim(contacts_per_agent: int = 60, seed: int = 42):
 
 def link(sim, login: str):
     """The sim's demo agent `login` as a Django user (password `pw-<login>`) with its Spark link."""
-    from contacts_app.services import spark_account_link
+    from crm.agents.linking import spark_account_link
 
     acct = sim.account(login)
     return spark_account_link(

@@ -52,9 +52,10 @@ def main() -> int:
     from django.utils import timezone
 
     from contacts_app.activity_tasks import refresh_activity_tick
-    from contacts_app.models import Contact, SparkWrite
+    from contacts_app.models import Contact
     from contacts_app.services import contact_tag_add
     from contacts_app.sync import contacts_sync
+    from crm.outbox.models import SparkWrite
 
     settings.SPARK_RATE_LIMIT_REQUESTS, settings.SPARK_RATE_LIMIT_WINDOW_S = LIMIT, window
     settings.ACTIVITY_BUDGET_SHARE, settings.ACTIVITY_TICK_S = args.share, tick
@@ -116,7 +117,7 @@ def main() -> int:
 
         timeline: list[tuple[float, int]] = []
         peak_window = [0]
-        from contacts_app.spark import client_for_account
+        from crm.agents.spark import client_for_account
 
         limiter = client_for_account(alice).rate_limiter
         t0 = time.perf_counter()

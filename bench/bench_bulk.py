@@ -33,10 +33,12 @@ def main() -> int:
     from django.conf import settings
     from django.utils import timezone
 
-    from contacts_app.bulk import bulk_job_progress, bulk_job_start
-    from contacts_app.models import BulkJob, Contact, SparkWrite
-    from contacts_app.outbox import outbox_sweep
+    from contacts_app.bulk import bulk_job_start
+    from contacts_app.models import Contact
     from contacts_app.sync import contacts_sync
+    from crm.outbox.bulk import bulk_job_progress
+    from crm.outbox.models import BulkJob, SparkWrite
+    from crm.outbox.worker import outbox_sweep
 
     settings.SPARK_RATE_LIMIT_REQUESTS, settings.SPARK_RATE_LIMIT_WINDOW_S = limit, window
     sim = start_sim(contacts_per_agent=0)

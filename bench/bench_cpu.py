@@ -96,16 +96,10 @@ def fill(*, contacts: int, agents: int, others: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from contacts_app.models import (
-        AgentDirectoryEntry,
-        AuditEvent,
-        Contact,
-        ContactActivity,
-        SparkAccount,
-        SparkWrite,
-        SyncState,
-    )
-    from contacts_app.services import spark_account_link
+    from contacts_app.models import Contact, ContactActivity
+    from crm.agents.linking import spark_account_link
+    from crm.agents.models import AgentDirectoryEntry, SparkAccount, SyncState
+    from crm.outbox.models import AuditEvent, SparkWrite
 
     if SparkAccount.objects.exclude(spark_user_id__startswith="BENCHUSER").exists():
         reset_store()  # another benchmark's agents (bench_load's) hold these logins: start from an empty store

@@ -42,9 +42,9 @@ def bench_import(args, alice, sim) -> list[tuple[str, str]]:
     from django.utils import timezone
 
     from contacts_app import csv_import
-    from contacts_app.bulk import bulk_job_progress
-    from contacts_app.models import SparkWrite
-    from contacts_app.outbox import outbox_sweep
+    from crm.outbox.bulk import bulk_job_progress
+    from crm.outbox.models import SparkWrite
+    from crm.outbox.worker import outbox_sweep
 
     limit, window = (int(x) for x in args.rate_limit.split("/"))
     env = {"SPARK_RATE_LIMIT_REQUESTS": str(limit), "SPARK_RATE_LIMIT_WINDOW_S": str(window)}

@@ -186,7 +186,7 @@ def main() -> int:
     django_setup()
     from django.test import Client
 
-    from contacts_app.spark import client_for_account
+    from crm.agents.spark import client_for_account
 
     sim = start_sim(contacts_per_agent=20)
     try:

@@ -79,8 +79,9 @@ def main() -> int:
     args = p.parse_args()
 
     django_setup()
-    from contacts_app.models import Contact, SparkWrite
+    from contacts_app.models import Contact
     from contacts_app.sync import contacts_sync
+    from crm.outbox.models import SparkWrite
     from tests.sim import free_port
 
     sim = start_sim(contacts_per_agent=args.contacts)

@@ -26,7 +26,8 @@ def snapshot(out: Path) -> None:
     django_setup(migrate=False)
     from django.test import Client
 
-    from contacts_app.models import Contact, SparkAccount
+    from contacts_app.models import Contact
+    from crm.agents.models import SparkAccount
 
     alice = SparkAccount.objects.get(user__username="alice")
     ids = list(Contact.objects.filter(owner=alice).order_by("display_name", "id").values_list("pk", flat=True)[:60])

@@ -30,12 +30,14 @@ from django.core.cache import cache
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.agents.spark import client_for_account
+from crm.outbox.models import SparkWrite
 from crm.spark.errors import SparkAuthError, SparkError, SparkForbidden, SparkNotFound, SparkRateLimited
 from crm.spark.ratelimit import BackgroundBudgetSpent, BackgroundLane
 from crm.spark.records import ContactRecord, clean_text
 
-from .models import Contact, ContactActivity, SparkAccount, SparkWrite
-from .spark import client_for_account
+from .models import Contact, ContactActivity
 from .sync import _trend
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
+
 from . import csv_export
-from .models import Contact, SparkAccount, SparkWrite
+from .models import Contact
 
 
 @admin.action(description="Export the selected agents' contacts (CSV)", permissions=["view"])

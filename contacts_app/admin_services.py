@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from crm.agents.models import AgentDirectoryEntry, SparkAccount
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused
+
 from . import services
-from .models import AgentDirectoryEntry, Contact, SparkAccount, SparkWrite
-from .services import WriteRefused
+from .models import Contact
 
 BROKER_GROUP = "Broker"
 ADMIN = SparkWrite.Source.ADMIN

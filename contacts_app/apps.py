@@ -6,9 +6,22 @@ class ContactsAppConfig(AppConfig):
     name = "contacts_app"
     verbose_name = "Contacts"
 
-    def ready(self):
+    def ready(self) -> None:
+        from crm.agents.linking import account_linked
+        from crm.agents.models import AgentDirectoryEntry
+        from crm.outbox import registry
+        from crm.outbox.bulk import register_preparer
+        from crm.outbox.models import SparkWrite
+
+        from . import bulk, delivery, signals
         from .forms import directory_version_bump
 
-        directory = self.get_model("AgentDirectoryEntry")
-        post_save.connect(directory_version_bump, sender=directory, dispatch_uid="directory-version-save")
-        post_delete.connect(directory_version_bump, sender=directory, dispatch_uid="directory-version-delete")
+        for kind, handler in delivery.HANDLERS.items():
+            registry.register_handler(kind, handler)
+        registry.register_settled(delivery.write_settled)
+        registry.register_failed(SparkWrite.Kind.DELETE, delivery.delete_failed)
+        register_preparer(None, bulk.contacts_prepare)  # tags, untags, transfers, deletes
+        account_linked.connect(signals.account_linked_sync, dispatch_uid="contacts_app.account_linked_sync")
+        post_save.connect(directory_version_bump, sender=AgentDirectoryEntry, dispatch_uid="directory-version-save")
+        post_delete.connect(directory_version_bump, sender=AgentDirectoryEntry,
+                            dispatch_uid="directory-version-delete")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
+from crm.agents.guards import account_for_user
+from crm.agents.models import SparkAccount
+
 from . import selectors
-from .models import SparkAccount
 
 
 def spark_status(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
         return {}
-    account = selectors.account_for_user(user)
+    account = account_for_user(user)
     if account is None:
         return {}
     # Read (in one query, shared with the view) only by a template that shows them: the polled fragments do not.

@@ -16,9 +16,11 @@ from django.db.models.expressions import RawSQL
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.outbox.models import AuditEvent, SparkWrite
 from crm.spark.records import CONTACT_WRITABLE_LIMITS
 
-from .models import AuditEvent, Contact, SparkAccount, SparkWrite
+from .models import Contact
 
 LIST_SEPARATOR = "; "
 # The documented writable fields in the order of Spark's contact record, then the list fields.

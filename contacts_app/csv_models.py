@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from .models import BulkJob, Contact, SparkAccount, TimeStamped
+from crm.agents.models import SparkAccount, TimeStamped
+from crm.outbox.models import BulkJob
 
 
 class CsvImport(TimeStamped):
@@ -70,7 +71,7 @@ class CsvImportRow(models.Model):
     reason = models.TextField(blank=True)
     # What the run sends: the attributes of a create, or the changes and tags of an update.
     planned = models.JSONField(default=dict, blank=True)
-    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    contact = models.ForeignKey("contacts_app.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     write_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
 
     class Meta:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .models import Contact, SparkAccount
+from crm.agents.models import SparkAccount
+
+from .models import Contact
 
 PHONE_FIELDS = ("PrimaryPhoneNumber", "MobilePhoneNumber", "HomePhoneNumber", "WorkPhoneNumber", "OtherPhoneNumber")
 PHONE_DIGITS = 10

@@ -12,30 +12,11 @@ from django.db.models import Max
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from crm.agents.models import AgentDirectoryEntry
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
 from . import selectors
-from .models import AgentDirectoryEntry
-
-# The writable fields, grouped as the contact page shows them.
-FIELD_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Name", [("DisplayName", "Display name"), ("Salutation", "Salutation"), ("GivenName", "First name"),
-              ("MiddleName", "Middle name"), ("FamilyName", "Last name")]),
-    ("E-mail and phone", [("PrimaryEmail", "E-mail"), ("PrimaryPhoneNumber", "Phone"),
-                          ("MobilePhoneCountryCode", "Mobile country code"), ("MobilePhoneNumber", "Mobile"),
-                          ("HomePhoneNumber", "Home phone"), ("WorkPhoneNumber", "Work phone"),
-                          ("FaxPhoneNumber", "Fax"), ("PagerPhoneNumber", "Pager"), ("OtherPhoneNumber", "Other phone")]),
-    ("Home address", [("HomeStreetAddress", "Street"), ("HomeLocality", "City"), ("HomeRegion", "State"),
-                      ("HomePostalCode", "Postal code")]),
-    ("Work", [("Organization", "Organization"), ("Position", "Position"), ("WorkStreetAddress", "Street"),
-              ("WorkLocality", "City"), ("WorkRegion", "State"), ("WorkPostalCode", "Postal code")]),
-    ("Family and more", [("SpouseGivenName", "Spouse first name"), ("SpouseMiddleName", "Spouse middle name"),
-                         ("SpouseFamilyName", "Spouse last name"), ("Children", "Children"), ("Pets", "Pets"),
-                         ("Birthday", "Birthday"), ("Anniversary", "Anniversary"), ("Assistant", "Assistant"),
-                         ("ReferredBy", "Referred by"), ("Status", "Status"), ("Other", "Other")]),
-    ("Note", [("Note", "Note")]),
-]
-FIELD_LABELS = {name: label for _, fields in FIELD_GROUPS for name, label in fields}
+from .fields import FIELD_GROUPS, FIELD_LABELS  # noqa: F401 - the form's fields, named where views look
 
 
 def _no_control_chars(value: str) -> str:

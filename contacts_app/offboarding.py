@@ -28,16 +28,19 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.agents.spark import client_for_account
+from crm.outbox import bulk as bulk_runner
+from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.queue import WriteRefused
 from crm.spark import SparkError
 from crm.spark.errors import SparkAuthError, SparkNotFound
 from crm.spark.records import ScheduleRecord
 from crm.spark.resources import newsfeeds
 
-from . import admin_services, bulk
+from . import admin_services
 from .admin_services import TransferTarget
-from .models import BulkJob, Contact, SparkAccount, SparkWrite
-from .services import WriteRefused
-from .spark import client_for_account
+from .models import Contact
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +294,7 @@ def offboarding_finish(*, job: BulkJob) -> bool:
 @dataclass
 class OffboardingReport:
     job: BulkJob
-    progress: bulk.BulkProgress
+    progress: bulk_runner.BulkProgress
     phase: str
     phase_label: str
     read: int
@@ -322,7 +325,7 @@ class OffboardingReport:
 
 
 def offboarding_report(*, job: BulkJob) -> OffboardingReport:
-    progress = bulk.bulk_job_progress(job=job)
+    progress = bulk_runner.bulk_job_progress(job=job)
     writes = list(job.writes.order_by("contact_name", "pk"))
     params = job.params
     phase = params.get("phase", Phase.READING)

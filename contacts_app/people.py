@@ -27,8 +27,11 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import Agent, AgentDirectoryEntry, AuditEvent, OfficeMember, SparkAccount, SparkWrite
-from .services import WriteRefused, _actor_name
+from crm.agents.models import Agent, AgentDirectoryEntry, OfficeMember, SparkAccount
+from crm.outbox.models import AuditEvent, SparkWrite
+from crm.outbox.queue import WriteRefused
+
+from .services import _actor_name
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount, SyncState
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from crm.safeinput import storable_text
 
-from .models import LIST_ROWS, AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite, SyncState
+from .fields import FIELD_LABELS
+from .models import LIST_ROWS, Contact
 
 # Each sort is the exact reverse or the exact order of one index on Contact (see Contact.Meta.indexes).
 SORTS = {
@@ -258,17 +261,6 @@ def bulk_job_get_for_agent(*, account: SparkAccount, pk: int) -> BulkJob:
         raise Http404("No such job") from None
 
 
-def account_for_user(user) -> SparkAccount | None:
-    """The agent's Spark link: loaded with the user by the session's auth backend (crm.auth_backends), else read
-    once and kept on the user for the rest of the request (None included)."""
-    if not user.is_authenticated:
-        return None
-    try:
-        return user.spark_account
-    except SparkAccount.DoesNotExist:
-        return None
-
-
 def sync_state_get(*, account: SparkAccount, resource: str = "contacts") -> SyncState | None:
     return SyncState.objects.filter(account=account, resource=resource).first()
 
@@ -318,8 +310,6 @@ def _tag_of(event: AuditEvent) -> str:
 
 
 def _history_lines(event: AuditEvent) -> list[str]:
-    from .forms import FIELD_LABELS
-
     write = event.write
     kind = event.action
     if kind == SparkWrite.Kind.TAG_ADD:

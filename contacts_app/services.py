@@ -5,104 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from crm.agents.models import SparkAccount
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
+from crm.outbox.queue import WriteRefused, _actor_name, write_queue, write_record
 from crm.spark.records import TAG_MAX_LENGTH
 
-from .models import AuditEvent, BulkJob, Contact, SparkAccount, SparkWrite
-from .outbox import contact_lock, contact_write_state_refresh, write_contact_lock
-
-
-@transaction.atomic
-def spark_account_link(
-    *,
-    username: str,
-    password: str,
-    spark_user_id: str,
-    name: str,
-    email: str = "",
-    office_id: str = "",
-    office_name: str = "",
-    mls_admin: bool = False,
-    api_key: str = "",
-    api_secret: str = "",
-    auth_mode: str = SparkAccount.AuthMode.API_KEY,
-) -> SparkAccount:
-    """Create or update an agent login and its Spark link (demo set-up, tests, onboarding scripts)."""
-    User = get_user_model()
-    first, _, last = name.partition(" ")
-    user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
-    user.first_name, user.last_name, user.email = first, last, email
-    user.set_password(password)
-    user.save()
-    account = SparkAccount.objects.filter(spark_user_id=spark_user_id).first() or SparkAccount(user=user)
-    account.user = user
-    account.spark_user_id = spark_user_id
-    account.name = name
-    account.email = email
-    account.office_id = office_id
-    account.office_name = office_name
-    account.mls_admin = mls_admin
-    account.auth_mode = auth_mode
-    account.api_key = api_key
-    account.api_secret = api_secret
-    account.link_status = SparkAccount.LinkStatus.LINKED
-    account.save()
-    return account
-
+from .delivery import contact_write_state_refresh
+from .locks import contact_lock, write_contact_lock
+from .models import Contact
 
 # -- writes to contacts: store change + outbox row + audit event, in one transaction ----------------------
-
-
-class WriteRefused(Exception):
-    """A change the app refuses before anything is queued (the message is for the agent)."""
-
-
-def write_queue(write: SparkWrite, *, countdown: float = 0) -> None:
-    """Send the write to the outbox worker once the surrounding transaction commits."""
-    from .tasks import deliver_write
-
-    def send():
-        if countdown:
-            deliver_write.apply_async((write.pk,), countdown=countdown)
-        else:
-            deliver_write.delay(write.pk)
-
-    # robust: if Redis is down the write is already saved; the beat sweep sends it once the broker is back.
-    transaction.on_commit(send, robust=True)
-
-
-def _actor_name(user) -> str:
-    if user is None:
-        return "Background job"
-    return user.get_full_name() or user.get_username()
-
-
-def write_record(
-    *, account: SparkAccount, user, contact: Contact | None, kind: str, payload: dict, source: str,
-    before: dict | None = None, after: dict | None = None, bulk_job: BulkJob | None = None,
-    next_attempt_at=None,
-) -> SparkWrite:
-    """Add an outbox row and its audit event (call inside the transaction that changes the store)."""
-    if contact is not None and kind in (SparkWrite.Kind.TRANSFER, SparkWrite.Kind.DELETE):
-        # Kept past the row's removal, so the contact's old page can say where it went.
-        payload = {**payload, "contact_pk": contact.pk}
-    write = SparkWrite.objects.create(
-        account=account, contact=contact, contact_name=contact.display_name if contact else "", kind=kind,
-        payload=payload, created_by=user if user is not None and user.is_authenticated else None, source=source,
-        bulk_job=bulk_job, next_attempt_at=next_attempt_at,
-    )
-    AuditEvent.objects.create(
-        actor=write.created_by, actor_name=_actor_name(user), source=source, account=account, contact=contact,
-        contact_spark_id=(contact.spark_id or "") if contact else "", contact_name=write.contact_name,
-        write=write, action=kind, before=before or {}, after=after or {},
-    )
-    if contact is not None:
-        Contact.objects.filter(pk=contact.pk).update(write_state=Contact.WriteState.PENDING)
-        contact.write_state = Contact.WriteState.PENDING
-    return write
 
 
 CONTACT_FIELDS_IN_COLUMNS = {"DisplayName": "display_name", "PrimaryEmail": "primary_email",

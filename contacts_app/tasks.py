@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from crm.agents.directory import agent_directory_refresh
+from crm.agents.models import SparkAccount
+from crm.agents.sync import sync_states_reap_stale
 from crm.spark.errors import SparkError
 
-from . import bulk, outbox, sync
+from . import sync
 from .activity_tasks import refresh_activity_tick  # noqa: F401 - the activity refresher's task, for autodiscovery
-from .models import BulkJob, Contact, SparkAccount
+from .models import Contact
 from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
 
 RETRYABLE = {"autoretry_for": (SparkError,), "retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8}
@@ -27,21 +30,11 @@ def sync_agent_contacts(account_id: int, full: bool | None = None) -> dict:
 
 @shared_task
 def sync_all_agents() -> int:
-    sync.sync_states_reap_stale()  # syncs left "running" by a stopped worker: failed now, and run again below
+    sync_states_reap_stale()  # syncs left "running" by a stopped worker: failed now, and run again below
     ids = list(SparkAccount.objects.filter(link_status=SparkAccount.LinkStatus.LINKED).values_list("pk", flat=True))
     for account_id in ids:
         sync_agent_contacts.delay(account_id)
     return len(ids)
-
-
-@shared_task(acks_late=True)
-def deliver_write(write_id: int) -> str:
-    return outbox.write_deliver(write_id)
-
-
-@shared_task
-def sweep_outbox() -> int:
-    return outbox.outbox_sweep()
 
 
 @shared_task(acks_late=True, **RETRYABLE)
@@ -61,7 +54,7 @@ def refresh_activity(contact_id: int) -> None:
 @shared_task(acks_late=True, **RETRYABLE)
 def refresh_agent_directory(account_id: int) -> int:
     account = SparkAccount.objects.filter(pk=account_id).first()
-    return sync.agent_directory_refresh(account=account) if account else 0
+    return agent_directory_refresh(account=account) if account else 0
 
 
 @shared_task
@@ -87,12 +80,6 @@ def directory_refresh_if_stale(account: SparkAccount) -> bool:
         return False
     refresh_agent_directory.delay(account.pk)
     return True
-
-
-@shared_task(acks_late=True)
-def run_bulk_job(job_id: int) -> int:
-    job = BulkJob.objects.select_related("account", "created_by").filter(pk=job_id).first()
-    return bulk.bulk_job_prepare(job=job) if job else 0
 
 
 @shared_task(acks_late=True)

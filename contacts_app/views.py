@@ -18,6 +18,10 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.agents.guards import account_for_user, agent_required
+from crm.agents.linking import spark_account_link_oauth
+from crm.outbox import bulk as bulk_runner
+from crm.outbox.models import BulkJob, SparkWrite
 from crm.safeinput import local_next
 from crm.spark import SparkError
 from crm.spark.oauth import authorize_url
@@ -33,23 +37,8 @@ from .forms import (
     transfer_targets,
     transfer_targets_note,
 )
-from .linking import spark_account_link_oauth
-from .models import BulkJob, Contact, SparkWrite
+from .models import Contact
 from .selectors import BANDS, SORT_LABELS, STATUSES, ContactQuery
-
-
-def agent_required(view):
-    """Logged in and linked to a Spark account; the account is passed to the view."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        account = selectors.account_for_user(request.user)
-        if account is None:
-            return render(request, "contacts_app/not_linked.html", status=403)
-        return view(request, account, *args, **kwargs)
-
-    return wrapper
 
 
 def _is_partial(request, target: str) -> bool:
@@ -371,7 +360,7 @@ RESULT_ORDER = Case(When(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status
 @require_GET
 def bulk_job(request, account, pk: int):
     job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
-    progress = bulk.bulk_job_progress(job=job)
+    progress = bulk_runner.bulk_job_progress(job=job)
     results = job.writes.order_by(RESULT_ORDER, "contact_name", "pk")
     context = {"job": job, "progress": progress, "results": results,
                "preparing": job.status == BulkJob.Status.PREPARING}
@@ -462,7 +451,7 @@ def page_not_found(request, exception=None):
     if (match is not None and match.namespace == "contacts" and "pk" in match.kwargs
             and match.url_name in ("detail", "edit", "row", "activity") and user is not None
             and user.is_authenticated):
-        account = selectors.account_for_user(user)
+        account = account_for_user(user)
         if account is not None:
             context["gone"] = selectors.contact_gone_note(account=account, pk=match.kwargs["pk"])
     return render(request, "404.html", context, status=404)

@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.agents.guards import agent_required
+from crm.outbox import bulk as bulk_runner
 from crm.safeinput import storable_text
 from crm.spark.records import TAG_MAX_LENGTH
 
 from . import bulk, csv_export, csv_import, selectors, services
 from .csv_models import CsvImport, CsvImportRow
 from .selectors import ContactQuery
-from .views import agent_required
 
 PREVIEW_ROWS = 5
 LISTED_ROWS = 50
@@ -137,7 +138,7 @@ def import_job(request, account, pk: int):
     job = imp.job
     if job is None:
         return redirect("contacts:import_detail", pk=imp.pk)
-    progress = bulk.bulk_job_progress(job=job)
+    progress = bulk_runner.bulk_job_progress(job=job)
     job.refresh_from_db(fields=["status", "total", "failure_reason"])
     show = request.GET.get("show", "")
     rows = imp.rows.order_by("line")

@@ -8,62 +8,69 @@ from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
+from django.urls import URLPattern, include, path
 
 # (section, [(app_label, object_name, name shown or None for the model's own)])
 SECTIONS: list[tuple[str, str, list[tuple[str, str, str | None]]]] = [
     ("People", "people", [
-        ("contacts_app", "Agent", None),
-        ("contacts_app", "AgentDirectoryEntry", None),
+        ("agents", "Agent", None),
+        ("agents", "AgentDirectoryEntry", None),
         ("axes", "AccessAttempt", "Locked-out logins"),
-        ("contacts_app", "OfficeMember", "Offices of logins"),
+        ("agents", "OfficeMember", "Offices of logins"),
         ("auth", "User", "All logins"),
         ("auth", "Group", "Groups"),
     ]),
     ("Contacts", "contacts", [
         ("contacts_app", "Contact", None),
-        ("contacts_app", "BulkJob", "Bulk jobs and offboarding"),
+        ("outbox", "BulkJob", "Bulk jobs and offboarding"),
     ]),
     ("Changes sent to flexmls", "changes", [
-        ("contacts_app", "SparkWrite", None),
+        ("outbox", "SparkWrite", None),
     ]),
     ("Audit log", "audit", [
-        ("contacts_app", "AuditEvent", None),
+        ("outbox", "AuditEvent", None),
         ("axes", "AccessLog", "Logins"),
         ("axes", "AccessFailureLog", "Failed logins"),
     ]),
     ("Sync health", "sync", [
-        ("contacts_app", "SyncState", "Syncs per agent"),
-        ("contacts_app", "SparkAccount", None),
+        ("agents", "SyncState", "Syncs per agent"),
+        ("agents", "SparkAccount", None),
     ]),
 ]
 
 PAGE_HELP = {
-    "contacts_app.agent": "The agents of your office: their login, their flexmls link and how their contacts sync. "
+    "agents.agent": "The agents of your office: their login, their flexmls link and how their contacts sync. "
                           "Add an agent, disable or enable a login, send a one-time password link, resync, or "
                           "offboard a departing agent (select one, then the action).",
-    "contacts_app.agentdirectoryentry": "Spark's directory of the agents in your office (and, with the MLS admin, "
+    "agents.agentdirectoryentry": "Spark's directory of the agents in your office (and, with the MLS admin, "
                                         "every office): who a contact can be transferred to, and who can be added "
                                         "as an agent.",
     "axes.accessattempt": "Logins locked out after too many wrong passwords. Select one and choose Unlock to let "
                           "them try again now.",
-    "contacts_app.officemember": "Which office each broker runs (or the whole MLS), and the office of agents added "
+    "agents.officemember": "Which office each broker runs (or the whole MLS), and the office of agents added "
                                  "before their flexmls link.",
     "contacts_app.contact": "Every contact your agents hold, as the CRM has it from flexmls. Search, filter, and "
                             "transfer selected contacts to another agent.",
-    "contacts_app.bulkjob": "Jobs that change many contacts at once: agents' bulk tags and your offboardings, with "
+    "outbox.bulkjob": "Jobs that change many contacts at once: agents' bulk tags and your offboardings, with "
                             "a result for every contact.",
-    "contacts_app.sparkwrite": "Every change the CRM sends to flexmls, and what flexmls answered. Failed changes "
+    "outbox.sparkwrite": "Every change the CRM sends to flexmls, and what flexmls answered. Failed changes "
                                "wait here: retry them, or discard them with a reason (the contact then shows what "
                                "flexmls has).",
-    "contacts_app.auditevent": "Who changed what, from where (page, bulk, admin), and what flexmls said. Nothing "
+    "outbox.auditevent": "Who changed what, from where (page, bulk, admin), and what flexmls said. Nothing "
                                "here can be edited or deleted.",
     "axes.accesslog": "Every login to the CRM and the admin.",
     "axes.accessfailurelog": "Every failed login, with the address it came from.",
-    "contacts_app.syncstate": "How each agent's contacts are kept fresh from flexmls: the last sync, its result and "
+    "agents.syncstate": "How each agent's contacts are kept fresh from flexmls: the last sync, its result and "
                               "progress.",
-    "contacts_app.sparkaccount": "How the CRM acts for each agent in flexmls (their link), and whether flexmls "
+    "agents.sparkaccount": "How the CRM acts for each agent in flexmls (their link), and whether flexmls "
                                  "still accepts it.",
 }
+
+
+# The models that moved out of contacts_app (into crm.agents and crm.outbox): their admin pages also answer at the
+# old address (/admin/contacts_app/<model>/...), so a broker's bookmark still finds its page.
+MOVED = {"agent", "agentdirectoryentry", "officemember", "syncstate", "sparkaccount", "bulkjob", "sparkwrite",
+         "auditevent"}
 
 
 class FlexAdminSite(AdminSite):
@@ -71,6 +78,16 @@ class FlexAdminSite(AdminSite):
     site_title = "FlexCRM"
     index_title = "Run the office"
     enable_nav_sidebar = False  # the index is the map; the broker's tables need the width
+
+    def get_urls(self):
+        old_addresses = [
+            # Unnamed: reverse() gives the new address; these only answer the old one.
+            path(f"contacts_app/{model._meta.model_name}/",
+                 include([URLPattern(p.pattern, p.callback, p.default_args) for p in model_admin.get_urls()]))
+            for model, model_admin in self._registry.items() if model._meta.model_name in MOVED
+            and model._meta.app_label != "contacts_app"
+        ]
+        return [*old_addresses, *super().get_urls()]
 
     def get_app_list(self, request, app_label=None):
         if app_label is not None:

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    "crm.agents",
+    "crm.outbox",
     "contacts_app",
     "newsfeeds_app",
     "sharing_app",
@@ -286,7 +288,7 @@ CELERY_BEAT_SCHEDULE["refresh-activity"] = {"task": "contacts_app.activity_tasks
                                             "schedule": ACTIVITY_TICK_S, "options": {"expires": ACTIVITY_TICK_S}}
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
-CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "contacts_app.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "crm.outbox.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
 CELERY_BEAT_SCHEDULE["csv-import-sweep"] = {"task": "contacts_app.tasks.sweep_csv_imports",
                                             "schedule": float(OUTBOX_SWEEP_S)}
 # The agent directory (whom a contact may be transferred to) is refreshed from Spark this often, and after a sync

@@ -6,9 +6,9 @@ class NewsfeedsAppConfig(AppConfig):
     verbose_name = "News feeds"
 
     def ready(self) -> None:
-        from contacts_app import outbox
+        from crm.outbox import registry
 
         from .delivery import HANDLERS
 
         for kind, handler in HANDLERS.items():
-            outbox.register_handler(kind, handler)
+            registry.register_handler(kind, handler)

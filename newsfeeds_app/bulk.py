@@ -8,8 +8,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite
-from contacts_app.services import WriteRefused
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused
 
 from . import services
 from .models import NewsFeed, ScheduleBulkItem, ScheduleBulkJob

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from contacts_app.models import SparkAccount, SparkWrite
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
 from crm.spark import SparkClient
 from crm.spark.errors import SparkError
 from crm.spark.records import ScheduleRecord

@@ -5,7 +5,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite, TimeStamped
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount, TimeStamped
+from crm.outbox.models import SparkWrite
 
 from .schedules import ScheduleChoice
 

@@ -11,7 +11,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from contacts_app.models import Contact, SparkAccount, SyncState
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount, SyncState
 
 from .models import NewsFeed, Schedule, ScheduleBulkJob
 from .schedules import INSTANT_DETAIL, Delivery, ScheduleChoice, describe, next_deliveries

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from contacts_app.models import SparkAccount, SparkWrite
-from contacts_app.outbox import account_lock
-from contacts_app.services import WriteRefused, write_queue, write_record
+from crm.agents.models import SparkAccount
+from crm.outbox.locks import account_lock
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused, write_queue, write_record
 
 from .models import NewsFeed, Schedule, ScheduleBulkJob
 from .schedules import ScheduleChoice, describe, problems
@@ -23,7 +24,7 @@ def feed_target(feed: NewsFeed) -> str:
 
 def _lock_account(account: SparkAccount) -> None:
     # One schedule change per agent at a time: the "only one default" rule holds without a race. The account is
-    # the first lock of the outbox's lock order (contacts_app/outbox.py): the feed's contact comes after it.
+    # the first lock of the outbox's lock order (crm/outbox/locks.py): the feed's contact comes after it.
     account_lock(account.pk)
 
 

@@ -15,15 +15,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite, SyncState
-from contacts_app.spark import client_for_account
-from contacts_app.sync import (
-    WORKER_STOPPED,
-    skipped_fields,
-    store_or_skip,
-    sync_state_claim,
-    sync_state_release,
-)
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount, SyncState
+from crm.agents.spark import client_for_account
+from crm.agents.sync import WORKER_STOPPED, skipped_fields, store_or_skip, sync_state_claim, sync_state_release
+from crm.outbox.models import SparkWrite
 from crm.spark import SparkError
 from crm.spark.errors import SparkNotFound
 from crm.spark.records import NewsFeedRecord, SavedSearchRecord, ScheduleRecord, clean_text

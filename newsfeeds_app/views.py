@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from contacts_app.models import SparkWrite
 from contacts_app.selectors import ContactQuery, contact_list
-from contacts_app.services import WriteRefused
-from contacts_app.views import agent_required
+from crm.agents.guards import agent_required
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused
 from crm.safeinput import local_next
 
 from . import bulk, selectors, services

@@ -6,9 +6,9 @@ class SharingAppConfig(AppConfig):
     verbose_name = "Shared links"
 
     def ready(self) -> None:
-        from contacts_app import outbox
-        from contacts_app.models import SparkWrite
+        from crm.outbox import registry
+        from crm.outbox.models import SparkWrite
 
         from .delivery import deliver_shared_link_create
 
-        outbox.register_handler(SparkWrite.Kind.SHARED_LINK_CREATE, deliver_shared_link_create)
+        registry.register_handler(SparkWrite.Kind.SHARED_LINK_CREATE, deliver_shared_link_create)

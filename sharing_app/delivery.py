@@ -11,8 +11,8 @@ import datetime as dt
 
 from django.db import transaction
 
-from contacts_app.models import SparkWrite
-from contacts_app.outbox import Permanent
+from crm.outbox.models import SparkWrite
+from crm.outbox.registry import Permanent
 from crm.spark import SparkClient
 from crm.spark.records import SharedLinkRecord
 from crm.spark.resources.sharedlinks import (

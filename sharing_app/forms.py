@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from contacts_app.models import SparkAccount
+from crm.agents.models import SparkAccount
 
 from . import selectors
 from .models import MAX_LISTINGS, Listing, SharedLink

@@ -7,7 +7,9 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.utils import timezone
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite, TimeStamped
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount, TimeStamped
+from crm.outbox.models import SparkWrite
 
 MAX_LISTINGS = 200  # Shared Links page: "ListingIds … 200 listings max."
 

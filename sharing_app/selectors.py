@@ -8,7 +8,8 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from contacts_app.models import Contact, SparkAccount
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
 
 from .models import Listing, SavedSearch, SharedLink
 

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite
-from contacts_app.services import WriteRefused, write_queue, write_record
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused, write_queue, write_record
 
 from .models import MAX_LISTINGS, SavedSearch, SharedLink
 

@@ -14,9 +14,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from contacts_app.models import Contact, SparkAccount, SyncState
-from contacts_app.spark import client_for_account
-from contacts_app.sync import (
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount, SyncState
+from crm.agents.spark import client_for_account
+from crm.agents.sync import (
     WORKER_STOPPED,
     skipped_fields,
     store_batch_or_each,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from contacts_app.models import SparkAccount
+from crm.agents.models import SparkAccount
 from crm.spark.errors import SparkError
 
 from . import sync

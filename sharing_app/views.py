@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts_app.selectors import contact_get_for_agent
-from contacts_app.services import WriteRefused
-from contacts_app.views import agent_required
+from crm.agents.guards import agent_required
+from crm.outbox.queue import WriteRefused
 
 from . import selectors, services, sync
 from .forms import SharedLinkForm

@@ -83,7 +83,7 @@ def _forget_rate_limits():
 
 
 def _link(sim, login: str):
-    from contacts_app.services import spark_account_link
+    from crm.agents.linking import spark_account_link
 
     acct = sim.account(login)
     return spark_account_link(

@@ -17,8 +17,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from contacts_app.models import SparkAccount
 from crm import crypto
+from crm.agents.models import SparkAccount
 from tests.sim import ROOT
 
 ENV_NAMES = ("CRM_ENV", "DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FIELD_ENCRYPTION_KEY", "SECURE_SSL_REDIRECT",

@@ -68,7 +68,7 @@ def tag_chips(contact) -> list[dict]:
     """The contact's tags, each with where its latest change stands with flexmls (pending, failed or settled).
 
     A tag whose removal is pending or was refused is still listed (struck through or red) so the agent sees it."""
-    from contacts_app.models import SparkWrite
+    from crm.outbox.models import SparkWrite
 
     latest: dict[str, SparkWrite] = {}
     writes = getattr(contact, "tag_writes", None)  # [] when the contact's query found it has no writes at all
@@ -101,7 +101,7 @@ def _chip_state(write) -> str:
 @register.simple_tag
 def latest_refusal(contact):
     """The contact's most recent write that flexmls refused (for a failed row); None if there is none."""
-    from contacts_app.models import SparkWrite
+    from crm.outbox.models import SparkWrite
 
     states = getattr(contact, "row_states", None)  # read for the whole page (selectors.contact_rows_with_states)
     if states is not None and "refusal" in states:
@@ -120,7 +120,8 @@ def tel(value: str) -> str:
 @register.simple_tag
 def waiting_on_flexmls(contact) -> bool:
     """Does a change to this contact still wait for flexmls? (A contact with a refused change may have others.)"""
-    from contacts_app.models import Contact, SparkWrite
+    from contacts_app.models import Contact
+    from crm.outbox.models import SparkWrite
 
     if contact.write_state == Contact.WriteState.PENDING:
         return True

@@ -11,10 +11,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from crm.spark.client import SparkClient
+from crm.spark.errors import SparkAuthError, SparkLinkBroken
+
+
+class SparkClient(Protocol):
+    """What an authenticator needs of the client (crm.spark.client.SparkClient): described here, not imported,
+    so that the client may import this module and not the other way round."""
+
+    def full_path(self, path: str) -> str: ...
+    def send_raw(self, method: str, full_path: str, *, params: dict, body: str,
+                 authenticating: bool = False) -> Any: ...
+    def oauth_grant(self, payload: dict) -> OAuthTokens: ...
 
 
 def md5_hex(text: str) -> str:
@@ -187,8 +196,6 @@ class OAuthAuth:
         return PreparedAuth(params=params, headers={"Authorization": f"{self.scheme} {token}"}, credential=token)
 
     def renew(self, client: SparkClient, expired_credential: str) -> None:
-        from crm.spark.errors import SparkLinkBroken
-
         with self._lock:
             if self.tokens.access_token != expired_credential:
                 return  # another thread already refreshed
@@ -222,8 +229,6 @@ class NoAuth:
         return PreparedAuth(params=dict(params), headers={}, credential="")
 
     def renew(self, client: SparkClient, expired_credential: str) -> None:
-        from crm.spark.errors import SparkAuthError
-
         raise SparkAuthError("This call needs Spark credentials.", status=401)
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from crm.spark.auth import tokens_from_grant
 from crm.spark.errors import (
     SparkAuthError,
     SparkConnectionError,
@@ -190,8 +191,6 @@ class SparkClient:
         A refused refresh grant raises SparkLinkBroken (the agent must reconnect); a refused code exchange
         raises SparkOAuthError. Never retried: a refresh token may be single-use.
         """
-        from crm.spark.auth import tokens_from_grant
-
         full_path = self.full_path("/oauth2/grant")
         member = uuid.uuid4().hex
         self._acquire(member)

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from contacts_app.activity import activity_due_contacts, activity_refresh_tick, per_tick_allowance
 from contacts_app.activity_tasks import refresh_activity_tick
-from contacts_app.models import Contact, ContactActivity, SparkWrite
+from contacts_app.models import Contact, ContactActivity
 from contacts_app.selectors import ContactQuery, contact_list
-from contacts_app.spark import client_for_account
 from contacts_app.sync import contacts_sync
+from crm.agents.spark import client_for_account
+from crm.outbox.models import SparkWrite
 from tests.conftest import wait_for
 
 

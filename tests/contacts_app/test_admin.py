@@ -12,16 +12,10 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from contacts_app import services
-from contacts_app.models import (
-    AgentDirectoryEntry,
-    AuditEvent,
-    Contact,
-    OfficeMember,
-    SparkAccount,
-    SparkWrite,
-    SyncState,
-)
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.agents.models import AgentDirectoryEntry, OfficeMember, SparkAccount, SyncState
+from crm.outbox.models import AuditEvent, SparkWrite
 from tests.conftest import wait_for
 
 CHANGELIST = "/admin/contacts_app/{}/"
@@ -124,12 +118,12 @@ def test_broker_sees_agents_with_office_link_status_and_last_sync_but_never_thei
     only_dave = broker_client.get(CHANGELIST.format("sparkaccount") + "?q=prairie").content.decode()
     assert "Dave" in only_dave and "Alice" not in only_dave
 
-    detail = broker_client.get(f"/admin/contacts_app/sparkaccount/{alice.pk}/change/").content.decode()
+    detail = broker_client.get(f"/admin/agents/sparkaccount/{alice.pk}/change/").content.decode()
     assert alice.spark_user_id in detail and "Red River Realty" in detail
     for secret in (alice.api_key, alice.api_secret, alice.api_secret_encrypted):
         assert secret and secret not in detail
     assert "Save" not in detail  # read-only
-    assert broker_client.post(f"/admin/contacts_app/sparkaccount/{alice.pk}/change/",
+    assert broker_client.post(f"/admin/agents/sparkaccount/{alice.pk}/change/",
                               {"name": "Renamed"}).status_code == 403
 
 
@@ -328,11 +322,11 @@ def test_audit_log_records_a_change_from_each_source_and_no_one_edits_it(
     assert "(system)" in html and "Confirmed by Spark" in html
 
     event = admin_rows[0]
-    detail = broker_client.get(f"/admin/contacts_app/auditevent/{event.pk}/change/").content.decode()
+    detail = broker_client.get(f"/admin/outbox/auditevent/{event.pk}/change/").content.decode()
     assert bob.spark_user_id in detail and "Confirmed" in detail and "Save" not in detail
-    assert broker_client.get("/admin/contacts_app/auditevent/add/").status_code == 403
-    assert broker_client.post(f"/admin/contacts_app/auditevent/{event.pk}/change/", {"message": "x"}).status_code == 403
-    assert broker_client.post(f"/admin/contacts_app/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert broker_client.get("/admin/outbox/auditevent/add/").status_code == 403
+    assert broker_client.post(f"/admin/outbox/auditevent/{event.pk}/change/", {"message": "x"}).status_code == 403
+    assert broker_client.post(f"/admin/outbox/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     deleting = action(broker_client, "auditevent", "delete_selected", [event.pk], post="yes")
     assert AuditEvent.objects.filter(pk=event.pk).exists() and deleting.status_code in (200, 302)
     assert 'value="delete_selected"' not in broker_client.get(CHANGELIST.format("auditevent")).content.decode()
@@ -340,7 +334,7 @@ def test_audit_log_records_a_change_from_each_source_and_no_one_edits_it(
     root = get_user_model().objects.create_superuser("root", password="pw-root")
     su = Client()
     su.force_login(root)
-    assert su.post(f"/admin/contacts_app/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert su.post(f"/admin/outbox/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     with pytest.raises(ValueError):
         event.save()
 
@@ -402,7 +396,7 @@ def test_a_new_admin_that_lists_credentials_is_made_safe_by_the_mixin(alice_with
     from django.contrib import admin as django_admin
     from django.test import RequestFactory
 
-    from contacts_app.admin import ReadOnlyAdmin
+    from contacts_app.admin.base import ReadOnlyAdmin
 
     class CarelessAdmin(ReadOnlyAdmin):
         list_display = ("name", "api_key", "access_token_encrypted")
@@ -442,7 +436,7 @@ def test_every_registered_admin_is_credential_safe_and_users_password_hash_is_no
 @pytest.mark.django_db
 def test_the_change_page_shows_the_api_key_masked_to_its_last_four(alice_with_tokens, broker_client):
     alice = alice_with_tokens
-    detail = broker_client.get(f"/admin/contacts_app/sparkaccount/{alice.pk}/change/").content.decode()
+    detail = broker_client.get(f"/admin/agents/sparkaccount/{alice.pk}/change/").content.decode()
     assert "API key" in detail and "••••" + alice.api_key[-4:] in detail
     for secret in (alice.api_key, alice.api_key[:-4], alice.api_secret, alice.api_secret_encrypted,
                    alice.access_token_encrypted, alice.refresh_token_encrypted, "at-secret-1", "rt-secret-1"):

@@ -14,7 +14,8 @@ from contacts_app import csv_export, csv_import
 from contacts_app.csv_import import CsvRefused, csv_parse, guess_mapping, row_attributes
 from contacts_app.csv_models import CsvImport
 from contacts_app.duplicates import DuplicateIndex, phone_key
-from contacts_app.models import AuditEvent, BulkJob, Contact, SparkWrite
+from contacts_app.models import Contact
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 
 
 def _csv(rows: list[list[str]], delimiter: str = ",") -> str:
@@ -275,7 +276,7 @@ def test_a_broker_exports_an_agents_book_from_the_admin(alice, link_agent):
     _contact(bob, "Bob's", "bobs@example.com")
     client = Client()
     client.force_login(make_broker("brenda", mls_wide=True))
-    resp = client.post("/admin/contacts_app/agent/", {"action": "export_books_csv",
+    resp = client.post("/admin/agents/agent/", {"action": "export_books_csv",
                                                        "_selected_action": [str(alice.user.pk)]})
     assert resp.status_code == 200 and resp.streaming
     rows = list(csv.DictReader(io.StringIO(b"".join(resp.streaming_content).decode("utf-8-sig"))))

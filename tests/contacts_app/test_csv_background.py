@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts_app.csv_models import CsvImport, CsvUpload
-from contacts_app.models import BulkJob, Contact, SparkWrite
+from contacts_app.models import Contact
+from crm.outbox.models import BulkJob, SparkWrite
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

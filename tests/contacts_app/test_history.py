@@ -7,8 +7,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from contacts_app import selectors, services
-from contacts_app.models import AuditEvent, Contact, SparkAccount, SparkWrite
-from contacts_app.outbox import _audit
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
+from crm.outbox.models import AuditEvent, SparkWrite
+from crm.outbox.worker import _audit
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
 
-from contacts_app.models import Contact, SparkAccount
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.agents.models import SparkAccount
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,9 +9,11 @@ import time
 import pytest
 
 from contacts_app import offboarding
-from contacts_app.models import AgentDirectoryEntry, BulkJob, Contact, SparkAccount, SparkWrite
-from contacts_app.spark import client_for_account
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.agents.models import AgentDirectoryEntry, SparkAccount
+from crm.agents.spark import client_for_account
+from crm.outbox.models import BulkJob, SparkWrite
 from crm.spark.resources import newsfeeds
 from tests.conftest import wait_for
 from tests.contacts_app.test_admin import action, broker, broker_client  # noqa: F401  (fixtures)
@@ -54,7 +56,7 @@ def start_offboarding(client, departing: SparkAccount, target_id: str) -> BulkJo
     resp = action(client, "sparkaccount", "offboard_agent", [departing.pk], apply="1", target=target_id)
     assert resp.status_code == 302, resp.content.decode()[:2000]
     job = BulkJob.objects.get(account=departing, params__offboarding=True)
-    assert resp["Location"] == f"/admin/contacts_app/bulkjob/{job.pk}/change/"
+    assert resp["Location"] == f"/admin/outbox/bulkjob/{job.pk}/change/"
     return job
 
 
@@ -75,7 +77,7 @@ def test_offboarding_a_departing_agent_with_500_contacts(fresh_sim, link_agent, 
     assert f"<strong>{book}</strong> contacts" in ask and bob.name in ask
     seq, started = fresh_sim.last_seq(), time.monotonic()
     job = start_offboarding(broker_client, alice, bob.spark_user_id)
-    page = broker_client.get(f"/admin/contacts_app/bulkjob/{job.pk}/change/").content.decode()
+    page = broker_client.get(f"/admin/outbox/bulkjob/{job.pk}/change/").content.decode()
     assert 'http-equiv="refresh"' in page and "<progress" in page  # the page follows the job while it runs
 
     wait_for(job_done(job.pk), timeout=110, interval=0.5, message="the offboarding job to finish")
@@ -87,7 +89,7 @@ def test_offboarding_a_departing_agent_with_500_contacts(fresh_sim, link_agent, 
     assert owned_in_sim(fresh_sim, alice.spark_user_id) == 0
     assert owned_in_sim(fresh_sim, bob.spark_user_id) == bob_before + book
 
-    page = broker_client.get(f"/admin/contacts_app/bulkjob/{job.pk}/change/").content.decode()
+    page = broker_client.get(f"/admin/outbox/bulkjob/{job.pk}/change/").content.decode()
     assert 'http-equiv="refresh"' not in page and "Finished" in page
     assert f"{book} of {book} transfers settled" in page and f"{book} confirmed · 0 failed" in page
     results = job.params["schedule_results"]
@@ -130,7 +132,7 @@ def test_offboarding_result_lists_failed_transfers_and_schedules_that_could_not_
     failed = job.writes.get(status="failed")
     assert failed.contact_name == vanished.display_name
 
-    page = broker_client.get(f"/admin/contacts_app/bulkjob/{job.pk}/change/").content.decode()
+    page = broker_client.get(f"/admin/outbox/bulkjob/{job.pk}/change/").content.decode()
     assert "Failed" in page and vanished.display_name in page
     results = job.params["schedule_results"]
     assert len(results) == 3 and not any(r["ok"] for r in results)
@@ -198,5 +200,5 @@ def test_offboarding_is_refused_with_a_reason_before_anything_is_queued(fresh_si
     assert nobody.status_code == 422 and "Choose the agent to move them to." in nobody.content.decode()
     two = action(broker_client, "sparkaccount", "offboard_agent", [alice.pk, bob.pk])
     assert two.status_code == 302
-    assert "Select exactly one departing agent" in broker_client.get("/admin/contacts_app/sparkaccount/").content.decode()
+    assert "Select exactly one departing agent" in broker_client.get("/admin/agents/sparkaccount/").content.decode()
     assert not BulkJob.objects.exists() and not SparkWrite.objects.exists()

@@ -10,9 +10,10 @@ from django.test import Client
 from django.utils.html import escape
 
 from contacts_app import services
-from contacts_app.models import AuditEvent, Contact, SparkWrite
-from contacts_app.outbox import outbox_sweep
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import AuditEvent, SparkWrite
+from crm.outbox.worker import outbox_sweep
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -307,7 +308,7 @@ def test_write_that_keeps_failing_stops_after_max_attempts(fresh_sim, alice, sta
 def test_an_error_of_ours_counts_too_and_stops_with_a_readable_reason(fresh_sim, alice, settings, monkeypatch):
     from django.db import IntegrityError
 
-    from contacts_app import outbox
+    from crm.outbox import registry, worker
 
     settings.OUTBOX_MAX_ATTEMPTS = 4
     contact = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
@@ -316,10 +317,10 @@ def test_an_error_of_ours_counts_too_and_stops_with_a_readable_reason(fresh_sim,
     def clash(client, write):
         raise IntegrityError('duplicate key value violates unique constraint "contacts_app_contact_spark_id_key"')
 
-    monkeypatch.setitem(outbox.HANDLERS, SparkWrite.Kind.TAG_ADD, clash)
+    monkeypatch.setitem(registry.HANDLERS, SparkWrite.Kind.TAG_ADD, clash)
     outcomes = []
     for _ in range(10):  # what the worker would do, without the waits in between
-        outcomes.append(outbox.write_deliver(write.pk))
+        outcomes.append(worker.write_deliver(write.pk))
         if outcomes[-1] == "failed":
             break
         SparkWrite.objects.filter(pk=write.pk).update(next_attempt_at=None)

@@ -11,11 +11,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from contacts_app import services
-from contacts_app.models import AuditEvent, Contact, OfficeMember, SparkWrite
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.agents.models import OfficeMember
+from crm.outbox.models import AuditEvent, SparkWrite
 from tests.contacts_app.test_admin import action, make_broker
 
-AGENTS = "/admin/contacts_app/agent/"
+AGENTS = "/admin/agents/agent/"
 
 
 def client_for(user) -> Client:
@@ -46,7 +48,7 @@ def test_a_broker_sees_only_their_office_by_list_and_by_url(office_world):
     assert f"Agents — {alice.office_name}" in page
     assert "fresh activity: " in page and "% of " in page  # coverage column
     # By URL: the other office's agent, flexmls link, contacts and changes are "not found".
-    for url in (f"{AGENTS}{dave.user.pk}/change/", f"/admin/contacts_app/sparkaccount/{dave.pk}/change/",
+    for url in (f"{AGENTS}{dave.user.pk}/change/", f"/admin/agents/sparkaccount/{dave.pk}/change/",
                 f"/admin/contacts_app/contact/{dave_contact.pk}/change/"):
         resp = red.get(url)
         assert resp.status_code == 302 and resp["Location"] == "/admin/", url
@@ -54,9 +56,9 @@ def test_a_broker_sees_only_their_office_by_list_and_by_url(office_world):
     contacts = red.get("/admin/contacts_app/contact/?q=" + dave_contact.display_name[:6]).content.decode()
     assert dave_contact.display_name not in contacts
     assert "Dave" not in red.get("/admin/contacts_app/contact/").content.decode()  # not even in the owner filter
-    assert red.get(f"/admin/contacts_app/sparkwrite/{dave_write.pk}/change/").status_code == 302
-    assert dave_contact.display_name not in red.get("/admin/contacts_app/sparkwrite/").content.decode()
-    assert dave_contact.display_name not in red.get("/admin/contacts_app/auditevent/").content.decode()
+    assert red.get(f"/admin/outbox/sparkwrite/{dave_write.pk}/change/").status_code == 302
+    assert dave_contact.display_name not in red.get("/admin/outbox/sparkwrite/").content.decode()
+    assert dave_contact.display_name not in red.get("/admin/outbox/auditevent/").content.decode()
     # An action posted with the other office's id does nothing to it.
     action(red, "agent", "disable_logins", [dave.user.pk])
     assert get_user_model().objects.get(pk=dave.user.pk).is_active
@@ -159,7 +161,7 @@ def test_reset_password_gives_a_one_time_link_and_the_old_password_stops_working
 def test_directory_refresh_is_its_own_action_and_returns_to_where_the_broker_was(office_world):
     alice, _ = office_world
     red = client_for(make_broker("rita", office_id=alice.office_id, office_name=alice.office_name))
-    url = "/admin/contacts_app/agentdirectoryentry/?o=1"
+    url = "/admin/agents/agentdirectoryentry/?o=1"
     resp = red.post(f"{AGENTS}refresh-directory/", {"next": url})
     assert resp.status_code == 302 and resp["Location"] == url
     resp = red.post(f"{AGENTS}refresh-directory/", {"next": "https://evil.example.com/"})

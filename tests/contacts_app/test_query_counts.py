@@ -12,16 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts_app import selectors
-from contacts_app.models import (
-    AgentDirectoryEntry,
-    AuditEvent,
-    Contact,
-    ContactActivity,
-    ContactCount,
-    SparkWrite,
-    SyncState,
-)
+from contacts_app.models import Contact, ContactActivity, ContactCount
 from contacts_app.selectors import ContactQuery
+from crm.agents.models import AgentDirectoryEntry, SyncState
+from crm.outbox.models import AuditEvent, SparkWrite
 from newsfeeds_app.models import NewsFeed, Schedule
 from sharing_app.models import SharedLink
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contacts_app.models import Contact, SyncState
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
 from contacts_app.tasks import sync_agent_contacts
+from crm.agents.models import SyncState
 from tests.conftest import wait_for
 
 
@@ -70,7 +71,7 @@ def test_full_sync_removes_contacts_deleted_in_flexmls(fresh_sim, link_agent):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_second_sync_while_one_is_claimed_does_nothing(fresh_sim, link_agent):
-    from contacts_app.sync import sync_state_claim
+    from crm.agents.sync import sync_state_claim
 
     alice = link_agent("alice")
     assert sync_state_claim(account=alice, resource="contacts") is not None
@@ -240,7 +241,7 @@ def test_a_sync_left_running_past_its_claim_is_failed_shown_as_retrying_and_run_
     from django.urls import reverse
     from django.utils import timezone
 
-    from contacts_app.sync import WORKER_STOPPED, sync_states_reap_stale
+    from crm.agents.sync import WORKER_STOPPED, sync_states_reap_stale
 
     alice = link_agent("alice")
     # What a worker killed in the middle of a sync leaves: "running", 0 of 0, a claim that ran out.
@@ -268,7 +269,7 @@ def test_the_next_sync_takes_over_a_claim_that_ran_out_and_records_why(fresh_sim
 
     from django.utils import timezone
 
-    from contacts_app.sync import WORKER_STOPPED, sync_state_claim
+    from crm.agents.sync import WORKER_STOPPED, sync_state_claim
 
     alice = link_agent("alice")
     SyncState.objects.create(account=alice, resource="contacts", status="running", claim_token="dead",

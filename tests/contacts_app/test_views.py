@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from contacts_app import selectors, views
 from contacts_app.forms import ContactForm
-from contacts_app.models import Contact, SparkWrite
+from contacts_app.models import Contact
 from contacts_app.selectors import ContactQuery
+from crm.outbox.models import SparkWrite
 from newsfeeds_app.forms import ScheduleForm
 
 pytestmark = pytest.mark.django_db

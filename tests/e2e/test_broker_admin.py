@@ -191,8 +191,8 @@ def test_broker_retries_and_discards_failed_changes_and_reads_the_audit_log(demo
     screenshot("broker-audit-log", page)
 
     # -- an agent reaches no admin page ---------------------------------------------------------------------------
-    for path in ("/admin/", "/admin/contacts_app/agent/", "/admin/contacts_app/agent/add/",
-                 "/admin/contacts_app/sparkwrite/", "/admin/auth/user/"):
+    for path in ("/admin/", "/admin/agents/agent/", "/admin/agents/agent/add/",
+                 "/admin/outbox/sparkwrite/", "/admin/auth/user/"):
         second.goto(demo_world.url + path)
         expect(second).to_have_url(re.compile(r"/admin/login/\?next="))
         expect(second.locator("#site-name")).to_have_text("FlexCRM")

@@ -7,7 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
 from tests.conftest import wait_for
 from tests.e2e.conftest import login
 

@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from contacts_app.models import Contact, SparkWrite
+from contacts_app.models import Contact
+from crm.outbox.models import SparkWrite
 from tests.e2e.conftest import ARTIFACTS, no_sideways_scroll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]

@@ -11,7 +11,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from contacts_app.models import Contact, SparkWrite
+from contacts_app.models import Contact
+from crm.outbox.models import SparkWrite
 from tests.e2e.conftest import PHONE, search
 from tests.e2e.journeys import content_width, list_loaded, revisit_until
 

@@ -8,8 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from contacts_app.models import Contact, SparkAccount
-from contacts_app.spark import client_for_account
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
+from crm.agents.spark import client_for_account
 from crm.spark.resources.savedsearches import saved_search_delete
 from sharing_app.models import SavedSearch, SharedLink
 from tests.e2e.conftest import search

@@ -9,7 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from contacts_app.models import Contact, SparkAccount, SparkWrite
+from contacts_app.models import Contact
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
 from tests.e2e.conftest import WORLD_ENV, search
 from tests.e2e.test_bulk_journeys import open_contacts
 

@@ -22,8 +22,9 @@ from django.utils.http import urlencode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts_app.models import BulkJob, Contact, SparkWrite
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import BulkJob, SparkWrite
 from crm.spark import sparkql
 from sparksim import sparkql as sim_sparkql
 from tests.faults.conftest import LONG

@@ -14,9 +14,11 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts_app import bulk, services
-from contacts_app.models import BulkJob, Contact, SparkWrite
-from contacts_app.outbox import outbox_sweep
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.outbox import bulk as bulk_runner
+from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.worker import outbox_sweep
 from newsfeeds_app import services as feed_services
 from newsfeeds_app.models import NewsFeed
 from newsfeeds_app.schedules import ScheduleChoice
@@ -72,7 +74,7 @@ def test_bulk_preparation_schedule_changes_and_edits_never_deadlock(alice, start
         job = BulkJob.objects.create(account=alice, created_by=alice.user, kind=BulkJob.Kind.TAG_ADD,
                                      params={"tag": f"Race {n}"}, contact_ids=ids, total=len(ids))
         jobs.append(job)
-        bulk.bulk_job_prepare(job=job)
+        bulk_runner.bulk_job_prepare(job=job)
 
     client = Client()  # the schedule page as the agent uses it: a deadlock there was a 500
     client.force_login(alice.user)
@@ -117,7 +119,7 @@ def test_bulk_preparation_schedule_changes_and_edits_never_deadlock(alice, start
 
     def all_done() -> bool:
         outbox_sweep()
-        return all(bulk.bulk_job_progress(job=BulkJob.objects.get(pk=j.pk)).done for j in jobs)
+        return all(bulk_runner.bulk_job_progress(job=BulkJob.objects.get(pk=j.pk)).done for j in jobs)
 
     wait_for(all_done, timeout=200, interval=1, message="every bulk job to finish")
     assert not SparkWrite.objects.filter(bulk_job__in=jobs).exclude(status="confirmed").exists()
@@ -147,7 +149,7 @@ def test_bulk_job_whose_preparation_died_is_resumed_by_the_sweep(alice, start_wo
 
     def done() -> bool:
         outbox_sweep()
-        return bulk.bulk_job_progress(job=BulkJob.objects.get(pk=job.pk)).done
+        return bulk_runner.bulk_job_progress(job=BulkJob.objects.get(pk=job.pk)).done
 
     wait_for(done, timeout=120, interval=1, message="the resumed job to finish")
 
@@ -159,7 +161,7 @@ def test_bulk_job_whose_preparation_keeps_dying_is_failed_with_a_reason(alice, s
     job = BulkJob.objects.create(account=alice, created_by=alice.user, kind=BulkJob.Kind.TAG_ADD, params={},
                                  contact_ids=ids, total=len(ids))
     settings.OUTBOX_SWEEP_GRACE_S = 0
-    from contacts_app.tasks import run_bulk_job
+    from crm.outbox.tasks import run_bulk_job
 
     for _ in range(10):
         run_bulk_job(job.pk)  # what the sweep's messages run, in this process
@@ -180,12 +182,12 @@ def test_a_contact_gone_or_refused_during_preparation_is_skipped_with_its_reason
     job = BulkJob.objects.create(account=alice, created_by=alice.user, kind=BulkJob.Kind.TAG_ADD,
                                  params={"tag": "Skip test"}, contact_ids=[gone, *kept], total=4)
     Contact.objects.filter(pk=gone).delete()  # deleted (or transferred away) after the agent chose it
-    assert bulk.bulk_job_prepare(job=job) == 3
+    assert bulk_runner.bulk_job_prepare(job=job) == 3
     job.refresh_from_db()
-    progress = bulk.bulk_job_progress(job=job)
+    progress = bulk_runner.bulk_job_progress(job=job)
     assert progress.skipped == 1 and job.params["skipped"][0]["reason"] == "No longer in your contacts."
     SparkWrite.objects.filter(bulk_job=job).update(status=SparkWrite.Status.CONFIRMED)
-    assert bulk.bulk_job_progress(job=job).done  # before: 3 of 4 forever, the page polling "Preparing…" on
+    assert bulk_runner.bulk_job_progress(job=job).done  # before: 3 of 4 forever, the page polling "Preparing…" on
     page = Client()
     page.force_login(alice.user)
     assert "Skipped: No longer in your contacts." in page.get(f"/contacts/jobs/{job.pk}/").content.decode()

@@ -16,9 +16,11 @@ import pytest
 from django.test import Client
 
 from contacts_app import services
-from contacts_app.models import Contact, SparkAccount, SparkWrite
-from contacts_app.outbox import outbox_sweep
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.agents.models import SparkAccount
+from crm.outbox.models import SparkWrite
+from crm.outbox.worker import outbox_sweep
 from tests.faults.conftest import LONG
 
 # The long storm (1,000 writes, a 60 s outage, a 300 s rate window) needs more than the suite's 300 s default.

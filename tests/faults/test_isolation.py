@@ -15,8 +15,9 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 
 from contacts_app import services
 from contacts_app.bulk import bulk_job_start
-from contacts_app.models import BulkJob, Contact, SparkWrite
+from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import BulkJob, SparkWrite
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts_app.models import Contact, SyncState
-from contacts_app.spark import client_for_account
-from contacts_app.sync import WORKER_STOPPED, contacts_sync
+from contacts_app.models import Contact
+from contacts_app.sync import contacts_sync
 from contacts_app.tasks import sync_agent_contacts, sync_all_agents
+from crm.agents.models import SyncState
+from crm.agents.spark import client_for_account
+from crm.agents.sync import WORKER_STOPPED
 from crm.spark.resources.savedsearches import saved_search_create, saved_search_list
 from sharing_app.models import SavedSearch
 from sharing_app.sync import sharing_sync

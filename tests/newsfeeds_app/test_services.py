@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from contacts_app.models import AuditEvent, SparkWrite
-from contacts_app.outbox import write_deliver
-from contacts_app.services import WriteRefused
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import AuditEvent, SparkWrite
+from crm.outbox.queue import WriteRefused
+from crm.outbox.worker import write_deliver
 from newsfeeds_app import bulk, delivery, services
 from newsfeeds_app.models import NewsFeed, Schedule, ScheduleBulkItem
 from newsfeeds_app.schedules import ScheduleChoice
@@ -109,7 +109,7 @@ def test_set_handler_run_again_after_an_unknown_outcome_updates_instead_of_dupli
     write = services.feed_schedule_set(account=alice, user=alice.user, feed=feed,
                                        choice=ScheduleChoice.build("Scheduled", [7]))
     assert write_deliver(write.pk) == "confirmed"
-    from contacts_app.spark import client_for_account
+    from crm.agents.spark import client_for_account
 
     seq = fresh_sim.last_seq()
     delivery.deliver_feed_set(client_for_account(alice), SparkWrite.objects.get(pk=write.pk))  # a redelivery
@@ -139,7 +139,7 @@ def test_spark_refusal_marks_the_write_failed_and_the_sync_keeps_the_agents_vers
     Schedule.objects.create(account=alice, feed=feed, frequency="Instant")
     # Spark holds a webhook schedule we did not know of: it refuses Scheduled.
     fresh_sim.control("POST", "/_sim/faults", json={})
-    from contacts_app.spark import client_for_account
+    from crm.agents.spark import client_for_account
     from crm.spark.resources import newsfeeds as nf
 
     client = client_for_account(alice)

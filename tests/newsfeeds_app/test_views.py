@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from contacts_app.models import SparkWrite
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import SparkWrite
 from newsfeeds_app.models import NewsFeed, Schedule
 from newsfeeds_app.schedules import INSTANT_SENTENCE
 from newsfeeds_app.sync import newsfeeds_sync

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from contacts_app.models import SparkWrite
 from contacts_app.sync import contacts_sync
+from crm.outbox.models import SparkWrite
 from newsfeeds_app import services
 from newsfeeds_app.models import NewsFeed, Schedule
 from newsfeeds_app.schedules import ScheduleChoice

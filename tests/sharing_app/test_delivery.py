@@ -8,10 +8,11 @@ import time
 
 import pytest
 
-from contacts_app.models import Contact, SparkWrite
-from contacts_app.outbox import write_deliver
-from contacts_app.services import WriteRefused
-from contacts_app.spark import client_for_account
+from contacts_app.models import Contact
+from crm.agents.spark import client_for_account
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused
+from crm.outbox.worker import write_deliver
 from crm.spark.resources.savedsearches import saved_search_delete
 from sharing_app import services
 from sharing_app.models import Listing, SavedSearch, SharedLink

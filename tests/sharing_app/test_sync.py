@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contacts_app.models import Contact
-from contacts_app.spark import client_for_account
+from crm.agents.spark import client_for_account
 from crm.spark.resources.savedsearches import saved_search_delete
 from crm.spark.resources.sharedlinks import shared_link_create_for_listings
 from sharing_app.models import Listing, SavedSearch, SharedLink

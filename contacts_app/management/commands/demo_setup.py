@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts_app.models import OfficeMember
-from contacts_app.services import spark_account_link
 from contacts_app.tasks import sync_agent_contacts
+from crm.agents.linking import spark_account_link
+from crm.agents.models import OfficeMember
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
 

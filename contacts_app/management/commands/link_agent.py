@@ -14,8 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts_app.models import SparkAccount
 from contacts_app.tasks import refresh_agent_directory, sync_agent_contacts
+from crm.agents.models import SparkAccount
 from crm.spark import SparkError
 from crm.spark.resources.accounts import account_get
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             account.auth_mode = SparkAccount.AuthMode.API_KEY
             account.api_key = api_key
             account.api_secret = getpass.getpass("API secret: ")
-        from contacts_app.spark import client_for_account
+        from crm.agents.spark import client_for_account
 
         try:
             me = account_get(client_for_account(account), spark_user_id)

@@ -1,10 +1,15 @@
-"""Linking an agent's login to their flexmls account with OAuth 2 (authorization-code grant)."""
+"""Linking an agent's login to their flexmls account: OAuth 2 (authorization-code grant), or a key given by a script.
+
+Once a link is made (or made again), `account_linked` is sent inside the transaction: the outbox sends the writes
+that waited for it and contacts_app queues the agent's sync; this module imports neither."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from crm import crypto
@@ -12,7 +17,50 @@ from crm.spark import OAuthAuth, OAuthTokens, build_client
 from crm.spark.oauth import oauth_exchange_code
 from crm.spark.resources.accounts import my_account
 
-from .models import SparkAccount, SparkWrite
+from .models import SparkAccount
+
+# Sent inside the linking transaction, with `account`; receivers queue their work with transaction.on_commit.
+account_linked = Signal()
+
+
+@transaction.atomic
+def spark_account_link(
+    *,
+    username: str,
+    password: str,
+    spark_user_id: str,
+    name: str,
+    email: str = "",
+    office_id: str = "",
+    office_name: str = "",
+    mls_admin: bool = False,
+    api_key: str = "",
+    api_secret: str = "",
+    auth_mode: str = SparkAccount.AuthMode.API_KEY,
+) -> SparkAccount:
+    """Create or update an agent login and its Spark link (demo set-up, tests, onboarding scripts)."""
+    User = get_user_model()
+    first, _, last = name.partition(" ")
+    user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
+    user.first_name, user.last_name, user.email = first, last, email
+    user.set_password(password)
+    user.save()
+    account = SparkAccount.objects.filter(spark_user_id=spark_user_id).first() or SparkAccount(user=user)
+    account.user = user
+    account.spark_user_id = spark_user_id
+    account.name = name
+    account.email = email
+    account.office_id = office_id
+    account.office_name = office_name
+    account.mls_admin = mls_admin
+    account.auth_mode = auth_mode
+    account.api_key = api_key
+    account.api_secret = api_secret
+    account.link_status = SparkAccount.LinkStatus.LINKED
+    account.save()
+    return account
+
+
 
 
 def spark_account_link_oauth(*, user, code: str, redirect_uri: str) -> SparkAccount:
@@ -46,19 +94,7 @@ def spark_account_link_oauth(*, user, code: str, redirect_uri: str) -> SparkAcco
         account.link_status = SparkAccount.LinkStatus.LINKED
         account.link_error = ""
         account.save()
-        waiting = list(SparkWrite.objects.filter(account=account, status=SparkWrite.Status.QUEUED)
-                       .values_list("pk", flat=True))
-        SparkWrite.objects.filter(pk__in=waiting).update(next_attempt_at=None, updated_at=timezone.now())
-
-        def resume():
-            from .tasks import deliver_write, refresh_agent_directory, sync_agent_contacts
-
-            sync_agent_contacts.delay(account.pk)
-            refresh_agent_directory.delay(account.pk)  # whom the agent may transfer to, before they need it
-            for write_id in waiting:
-                deliver_write.delay(write_id)
-
-        transaction.on_commit(resume)
+        account_linked.send(sender=SparkAccount, account=account)
     return account
 
 
