@@ -6,8 +6,9 @@ from celery import shared_task
 
 from crm.spark.errors import SparkError
 
-from . import bulk, outbox, sync
+from . import bulk, duplicate_finder, outbox, sync
 from .activity_tasks import refresh_activity_tick  # noqa: F401 - the activity refresher's task, for autodiscovery
+from .duplicate_models import DuplicateCheck
 from .models import BulkJob, Contact, SparkAccount
 from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
 
@@ -22,6 +23,9 @@ def sync_agent_contacts(account_id: int, full: bool | None = None) -> dict:
     result = sync.contacts_sync(account=account, full=full)
     if result.ran and not result.error:
         directory_refresh_if_stale(account)
+    if result.ran and (result.fetched or result.removed or not DuplicateCheck.objects.filter(
+            account=account, checked_at__isnull=False).exists()):
+        duplicate_finder.duplicates_check_queue(account)
     return {"ran": result.ran, "fetched": result.fetched, "removed": result.removed, "error": result.error}
 
 
@@ -114,3 +118,13 @@ def sweep_csv_imports() -> int:
     from .csv_import import csv_imports_sweep
 
     return csv_imports_sweep()
+
+
+@shared_task(acks_late=True)
+def find_duplicates(account_id: int) -> str:
+    return duplicate_finder.duplicates_check(account_id)
+
+
+@shared_task
+def sweep_duplicates() -> int:
+    return duplicate_finder.duplicates_sweep()
