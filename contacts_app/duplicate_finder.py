@@ -133,7 +133,10 @@ def _groups(pairs: dict[tuple[int, int], list[tuple[str, str, float]]]) -> list[
         g = groups.setdefault(root(a), {"ids": set(), "reasons": {}, "pairs": [], "best": 0.0})
         g["ids"].update((a, b))
         g["pairs"].append([a, b])
+        shares_key = any(kind in ("email", "phone") for kind, _, _ in why)
         for kind, key, score in why:
+            if shares_key and kind not in ("email", "phone"):
+                continue  # a shared e-mail says more than its domain; the names add nothing
             order, text = _reason(kind, key, score)
             g["reasons"].setdefault(text, (order, -score))
             g["best"] = max(g["best"], score)
