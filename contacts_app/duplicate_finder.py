@@ -5,9 +5,9 @@ Contact.email_keys / phone_keys by a trigger):
 - a shared e-mail key (primary or secondary, any case);
 - a shared phone key (the last 10 digits);
 - similar names (pg_trgm similarity at least NAME_SIMILARITY) AND a shared city or e-mail domain (not a free-mail
-  one). Names are compared only within a block: the same agent, the same city or domain, and the same phonetic key
-  (double metaphone of the first and last word, in either order), so "Jon Smith" meets "John Smyth" but a book of
-  50,000 is never compared with itself.
+  one). Names are compared only within a block: the same agent, the same city or domain, and a blocking key (the
+  double metaphone of the first and last word in either order, or one word as written and the other's initial), so
+  "Jon Smith" meets "John Smyth" and "Smith, John", but a book of 50,000 is never compared with itself.
 A key shared by more than KEY_CAP contacts is a placeholder (noemail@…, 000-000-0000), not a person: left out.
 Pairs the agent said are not duplicates are dropped; the rest are joined into groups (connected pairs), each with its
 reasons, and stored in place of the agent's previous groups. The page only reads them.
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 NAME_SIMILARITY = 0.6
 KEY_CAP = 25
+# Names are compared within a block (same city or domain, same blocking key); a block larger than this is a name
+# too common to tell people apart by (400 "John S." in one city), and is left out rather than compared pair by pair.
+NAME_BLOCK_CAP = 400
 CLAIM = dt.timedelta(minutes=5)
 MAX_ROUNDS = 3
 FREE_MAIL = (
@@ -48,9 +51,10 @@ WITH live AS (
   FROM contacts_app_contact
   WHERE owner_id = %(owner)s AND NOT pending_delete AND NOT (spark_id IS NULL AND write_state = 'failed')
 ),
-emails AS (
-  SELECT k, array_agg(id) AS ids FROM live, unnest(email_keys) k GROUP BY k HAVING count(*) BETWEEN 2 AND %(cap)s
+email_keys AS (
+  SELECT k, array_agg(id) AS ids FROM live, unnest(email_keys) k GROUP BY k HAVING count(*) > 1
 ),
+emails AS (SELECT k, ids FROM email_keys WHERE cardinality(ids) <= %(cap)s),
 phones AS (
   SELECT k, array_agg(id) AS ids FROM live, unnest(phone_keys) k GROUP BY k HAVING count(*) BETWEEN 2 AND %(cap)s
 ),
@@ -59,8 +63,15 @@ words AS (
   FROM (SELECT id, lower(btrim(display_name)) AS n FROM live) x
 ),
 named AS (
-  SELECT id, n, least(m1, m2) || ' ' || greatest(m1, m2) AS nk FROM (
-    SELECT id, n, coalesce(nullif(dmetaphone(w[1]), ''), w[1]) AS m1,
+  -- Three blocking keys, so a pair is compared if it meets in any: both words' sounds (in either order: "Smith, Jon"
+  -- meets "John Smyth"), the first word as written with the last one's initial, the last word with the first's
+  -- initial (a typo in one word, whatever it does to its sound).
+  SELECT id, n, unnest(ARRAY[
+    'm:' || least(m1, m2) || ' ' || greatest(m1, m2),
+    'f:' || w[1] || ' ' || left(w[cardinality(w)], 1),
+    'l:' || w[cardinality(w)] || ' ' || left(w[1], 1)]) AS nk
+  FROM (
+    SELECT id, n, w, coalesce(nullif(dmetaphone(w[1]), ''), w[1]) AS m1,
            coalesce(nullif(dmetaphone(w[cardinality(w)]), ''), w[cardinality(w)]) AS m2
     FROM words WHERE cardinality(w) > 0 AND length(n) <= 200
   ) m
@@ -72,6 +83,7 @@ blocks AS (
   UNION
   SELECT id, 'domain', split_part(k, '@', 2) FROM live, unnest(email_keys) k
   WHERE split_part(k, '@', 2) <> '' AND NOT (split_part(k, '@', 2) = ANY(%(free)s))
+    AND k NOT IN (SELECT k FROM email_keys WHERE cardinality(ids) > %(cap)s)  -- a placeholder's domain says nothing
 ),
 keyed AS (
   SELECT b.id, b.kind, b.key, n.n, n.nk, count(*) OVER (PARTITION BY b.kind, b.key, n.nk) AS size
@@ -81,9 +93,9 @@ SELECT a, b, 'email', k, 1.0::float FROM emails, unnest(ids) a, unnest(ids) b WH
 UNION ALL
 SELECT a, b, 'phone', k, 1.0::float FROM phones, unnest(ids) a, unnest(ids) b WHERE a < b
 UNION ALL
-SELECT x.id, y.id, x.kind, x.key, similarity(x.n, y.n)::float
+SELECT DISTINCT x.id, y.id, x.kind, x.key, similarity(x.n, y.n)::float
 FROM keyed x JOIN keyed y ON y.kind = x.kind AND y.key = x.key AND y.nk = x.nk AND y.id > x.id
-WHERE x.size <= %(cap)s AND similarity(x.n, y.n) >= %(similarity)s
+WHERE x.size <= %(name_cap)s AND similarity(x.n, y.n) >= %(similarity)s
 """
 
 
@@ -105,7 +117,7 @@ def duplicate_pairs(*, account: SparkAccount) -> dict[tuple[int, int], list[tupl
     """{(low id, high id): [(kind, key, score), ...]} of the agent's possible duplicates, dismissed pairs left out."""
     pairs: dict[tuple[int, int], list[tuple[str, str, float]]] = {}
     with connection.cursor() as cur:
-        cur.execute(PAIRS_SQL, {"owner": account.pk, "cap": KEY_CAP, "free": list(FREE_MAIL),
+        cur.execute(PAIRS_SQL, {"owner": account.pk, "cap": KEY_CAP, "name_cap": NAME_BLOCK_CAP, "free": list(FREE_MAIL),
                                 "similarity": NAME_SIMILARITY})
         for a, b, kind, key, score in cur.fetchall():
             pairs.setdefault((a, b), []).append((kind, key, score))
