@@ -88,6 +88,16 @@ def test_similar_names_need_a_shared_city_or_company_domain(alice):
     assert len(found) == 2
 
 
+def test_similar_names_word_for_word_not_just_a_long_first_name(alice):
+    a = contact(alice, "Kevin Aksenrud", HomeLocality="Fargo")
+    b = contact(alice, "Kevin Akenrud", HomeLocality="Fargo")  # a letter dropped
+    c = contact(alice, "Aksenrud, Kevin", HomeLocality="Fargo")  # the other order
+    contact(alice, "Christopher Ershalgan", HomeLocality="Fargo")
+    contact(alice, "Christopher Erseklind", HomeLocality="Fargo")  # the same long first name: someone else
+    [(ids, reasons)] = groups(alice)
+    assert ids == {a.pk, b.pk, c.pk} and all("same city Fargo" in r for r in reasons)
+
+
 def test_free_mail_domains_are_not_a_reason(alice):
     contact(alice, "Jon Smith", "jon.smith1@gmail.com")
     contact(alice, "John Smith", "jsmith.home@GMAIL.com")
