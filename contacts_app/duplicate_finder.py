@@ -175,15 +175,25 @@ def fingerprint(ids: list[int]) -> str:
 
 
 def duplicates_recompute(*, account: SparkAccount) -> int:
-    """Find the agent's groups now and store them in place of the previous ones; returns how many."""
+    """Find the agent's groups now and store them in place of the previous ones; returns how many. A group with the
+    same members as before keeps its row (and id), so a page open during a check still acts on it."""
     now = timezone.now()
     groups = _groups(duplicate_pairs(account=account))
     with transaction.atomic():
-        DuplicateGroup.objects.filter(account=account).delete()
-        DuplicateGroup.objects.bulk_create(
-            [DuplicateGroup(account=account, contact_ids=g["ids"], reasons=g["reasons"], pairs=g["pairs"],
-                            best=round(g["best"], 4), fingerprint=fingerprint(g["ids"]), found_at=now)
-             for g in groups], batch_size=2000)
+        existing = {fp: pk for pk, fp in DuplicateGroup.objects.select_for_update().filter(
+            account=account).values_list("pk", "fingerprint")}
+        kept, made = [], []
+        for g in groups:
+            row = DuplicateGroup(account=account, contact_ids=g["ids"], reasons=g["reasons"], pairs=g["pairs"],
+                                 best=round(g["best"], 4), fingerprint=fingerprint(g["ids"]), found_at=now)
+            if row.fingerprint in existing:
+                row.pk = existing.pop(row.fingerprint)
+                kept.append(row)
+            else:
+                made.append(row)
+        DuplicateGroup.objects.filter(pk__in=existing.values()).delete()
+        DuplicateGroup.objects.bulk_update(kept, ["reasons", "pairs", "best"], batch_size=2000)
+        DuplicateGroup.objects.bulk_create(made, batch_size=2000)
     return len(groups)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import combinations
 
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -69,21 +69,24 @@ def _render_body(request, account, *, part: bool):
 @agent_required
 @require_POST
 def duplicates_dismiss(request, account, pk: int):
-    """Not duplicates: every pair of the group is remembered, so no later check shows them together again."""
+    """Not duplicates: every pair of the group's contacts (as the page showed them) is remembered, so no later check
+    shows them together again. The page sends the contacts it showed, so a check that redrew the group meanwhile
+    changes nothing; a contact that is not the agent's is a 404."""
+    group = DuplicateGroup.objects.filter(pk=pk, account=account).first()
     try:
-        group = DuplicateGroup.objects.get(pk=pk, account=account)
-    except (DuplicateGroup.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such group") from None
-    ids = sorted(Contact.objects.filter(owner=account, pk__in=group.contact_ids).values_list("pk", flat=True))
+        shown = sorted({int(i) for i in request.POST.getlist("contact")})
+    except (TypeError, ValueError):
+        raise Http404("No such contact") from None
+    if not shown and group is not None:
+        shown = sorted(group.contact_ids)
+    ids = sorted(Contact.objects.filter(owner=account, pk__in=shown).values_list("pk", flat=True))
+    if len(shown) < 2 or ids != shown:
+        raise Http404("No such group")
     with transaction.atomic():
-        for low, high in combinations(ids, 2):
-            try:
-                with transaction.atomic():
-                    DuplicateDismissal.objects.get_or_create(account=account, low_id=low, high_id=high,
-                                                             defaults={"created_by": request.user})
-            except IntegrityError:  # dismissed at the same moment in another tab
-                pass
-        group.delete()
+        DuplicateDismissal.objects.bulk_create(
+            [DuplicateDismissal(account=account, low_id=low, high_id=high, created_by=request.user)
+             for low, high in combinations(ids, 2)], ignore_conflicts=True, batch_size=2000)
+        DuplicateGroup.objects.filter(account=account, contact_ids__contained_by=ids).delete()
     if request.htmx:
         return HttpResponse("")
     return redirect("contacts:duplicates")

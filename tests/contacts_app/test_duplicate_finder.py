@@ -143,6 +143,31 @@ def test_not_duplicates_survives_every_recompute(alice):
     assert a.pk not in ids and b.pk in ids and reasons == ["same phone 701-555-0100"]
 
 
+def test_a_group_keeps_its_id_across_checks_and_the_page_acts_on_what_it_showed(alice, bob):
+    a = contact(alice, "Jo Hansen", "jo@x.com")
+    b = contact(alice, "Jo Hansen", "JO@x.com")
+    groups(alice)
+    first = DuplicateGroup.objects.get(account=alice).pk
+    groups(alice)
+    assert DuplicateGroup.objects.get(account=alice).pk == first  # unchanged members: the same row
+    c = contact(alice, "Jo Hansen", phone="701-555-0100")
+    b.primary_phone = "7015550100"
+    b.save()
+    [(ids, _)] = groups(alice)  # redrawn with a third member while the page still shows the first group
+    assert ids == {a.pk, b.pk, c.pk}
+    client = client_for(alice)
+    theirs = contact(bob, "Jo Hansen", "jo@x.com")
+    assert client.post(f"/contacts/duplicates/{first}/not-duplicates/",
+                       {"contact": [a.pk, theirs.pk]}).status_code == 404
+    assert client.post(f"/contacts/duplicates/{first}/not-duplicates/", {"contact": ["x"]}).status_code == 404
+    assert client.post(f"/contacts/duplicates/{first}/not-duplicates/", {"contact": [a.pk]}).status_code == 404
+    resp = client.post(f"/contacts/duplicates/{first}/not-duplicates/", {"contact": [a.pk, b.pk]},
+                       HTTP_HX_REQUEST="true")
+    assert resp.status_code == 200
+    [(ids, reasons)] = groups(alice)  # a and b: never again; b and c still share a phone
+    assert ids == {b.pk, c.pk} and reasons == ["same phone 701-555-0100"]
+
+
 def test_agents_never_see_each_others_contacts(alice, bob):
     contact(alice, "Jo Hansen", "jo@x.com")
     contact(bob, "Jo Hansen", "jo@x.com")
