@@ -55,7 +55,7 @@ def wait_for_group(page, reason: str, timeout: float = 90) -> None:
     raise AssertionError(f"no group “{reason}” on the page")
 
 
-def test_planted_duplicates_are_found_and_not_duplicates_is_remembered(demo_world, page, phone):
+def test_planted_duplicates_are_found_and_not_duplicates_is_remembered(demo_world, page, phone, screenshot):
     a, b, c, d = plant_pairs(demo_world)
     email_reason = f"same e-mail {a['PrimaryEmail'].lower()}"
     demo_world.login(page, "alice")
@@ -69,6 +69,8 @@ def test_planted_duplicates_are_found_and_not_duplicates_is_remembered(demo_worl
     expect(pair).to_contain_text(b["DisplayName"])
     for link in pair.locator(".dupe-member h2 a").all():
         expect(link).to_have_attribute("href", re.compile(r"^/contacts/\d+/$"))
+
+    screenshot("duplicates-desktop")
 
     # "Not duplicates" on the phone pair: gone at once, without a reload.
     page.evaluate("window.__noReload = true")
@@ -93,6 +95,7 @@ def test_planted_duplicates_are_found_and_not_duplicates_is_remembered(demo_worl
     expect(group_of(phone, email_reason)).to_have_count(1)
     expect(group_of(phone, "same phone 701-555-0142")).to_have_count(0)
     assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("duplicates-phone", phone)
     members = group_of(phone, email_reason).locator(".dupe-member")
     first, second = members.nth(0).bounding_box(), members.nth(1).bounding_box()
     assert second["y"] >= first["y"] + first["height"] - 1  # stacked, not squeezed side by side
