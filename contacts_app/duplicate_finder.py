@@ -222,6 +222,15 @@ def _release(account_id: int, **done) -> bool:
 
 def duplicates_check(account_id: int) -> str:
     """The task's body: recompute the agent's groups unless another worker is at it (then it goes round again)."""
+    try:
+        return _check(account_id)
+    except Exception:
+        if not SparkAccount.objects.filter(pk=account_id).exists():
+            return "gone"  # the agent was removed while their book was being checked: nothing left to do
+        raise
+
+
+def _check(account_id: int) -> str:
     account = SparkAccount.objects.filter(pk=account_id).first()
     if account is None:
         return "gone"
@@ -236,8 +245,9 @@ def duplicates_check(account_id: int) -> str:
         try:
             found = duplicates_recompute(account=account)
         except Exception as exc:
-            log.exception("Duplicates check of account %s failed", account_id)
-            _release(account_id, last_error=str(exc)[:500])
+            if SparkAccount.objects.filter(pk=account_id).exists():
+                log.exception("Duplicates check of account %s failed", account_id)
+                _release(account_id, last_error=str(exc)[:500])
             raise
         took = int((time.monotonic() - started) * 1000)
         checked = Contact.objects.filter(owner=account).count()

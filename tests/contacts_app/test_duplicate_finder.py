@@ -251,3 +251,7 @@ def test_the_sweep_queues_agents_whose_contacts_changed(alice, bob, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         duplicate_finder.duplicates_sweep()
     assert queued == [bob.pk]
+
+
+def test_a_check_of_an_agent_removed_meanwhile_ends_quietly(alice):
+    assert duplicate_finder.duplicates_check(alice.pk + 1000) == "gone"
