@@ -46,6 +46,10 @@ class Contact(TimeStamped):
     write_state = models.CharField(max_length=10, choices=WriteState.choices, default=WriteState.SYNCED, blank=True)
     pending_delete = models.BooleanField(default=False, help_text="Deleted here; hidden while the delete waits to go out")
     search_text = models.TextField(blank=True, editable=False)
+    # The duplicates finder's keys (duplicates.email_key / phone_key of every e-mail and phone the contact holds),
+    # kept by a PostgreSQL trigger from the stored fields (migration 0014_duplicate_finder): never set them here.
+    email_keys = ArrayField(models.TextField(), default=list, blank=True, editable=False)
+    phone_keys = ArrayField(models.TextField(), default=list, blank=True, editable=False)
 
     class Meta:
         # Each list sort has an index matching its exact ORDER BY (nulls last, id as tie-break), so a page of
@@ -69,6 +73,8 @@ class Contact(TimeStamped):
             models.Index("owner", "updated_at", name="contact_owner_updated"),
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="contact_search_trgm"),
             GinIndex(fields=["tags"], name="contact_tags"),
+            GinIndex(fields=["email_keys"], name="contact_email_keys"),
+            GinIndex(fields=["phone_keys"], name="contact_phone_keys"),
         ]
 
     def __str__(self) -> str:
@@ -140,3 +146,4 @@ class ContactActivity(models.Model):
 
 
 from .csv_models import CsvImport, CsvImportRow  # noqa: E402, F401 - the CSV import's models, registered with the app
+from .duplicate_models import DuplicateCheck, DuplicateDismissal, DuplicateGroup  # noqa: E402, F401 - the finder's

@@ -9,8 +9,9 @@ from crm.agents.models import SparkAccount
 from crm.agents.sync import sync_states_reap_stale
 from crm.spark.errors import SparkError
 
-from . import sync
+from . import duplicate_finder, sync
 from .activity_tasks import refresh_activity_tick  # noqa: F401 - the activity refresher's task, for autodiscovery
+from .duplicate_models import DuplicateCheck
 from .models import Contact
 from .offboarding import finish_offboarding, run_offboarding  # noqa: F401 - tasks the worker must know
 
@@ -25,6 +26,9 @@ def sync_agent_contacts(account_id: int, full: bool | None = None) -> dict:
     result = sync.contacts_sync(account=account, full=full)
     if result.ran and not result.error:
         directory_refresh_if_stale(account)
+    if result.ran and (result.fetched or result.removed or not DuplicateCheck.objects.filter(
+            account=account, checked_at__isnull=False).exists()):
+        duplicate_finder.duplicates_check_queue(account)
     return {"ran": result.ran, "fetched": result.fetched, "removed": result.removed, "error": result.error}
 
 
@@ -101,3 +105,13 @@ def sweep_csv_imports() -> int:
     from .csv_import import csv_imports_sweep
 
     return csv_imports_sweep()
+
+
+@shared_task(acks_late=True)
+def find_duplicates(account_id: int) -> str:
+    return duplicate_finder.duplicates_check(account_id)
+
+
+@shared_task
+def sweep_duplicates() -> int:
+    return duplicate_finder.duplicates_sweep()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_csv
+from . import views, views_csv, views_duplicates
 
 app_name = "contacts"
 urlpatterns = [
@@ -17,6 +17,9 @@ urlpatterns = [
     path("import/<int:pk>/job/", views_csv.import_job, name="import_job"),
     path("import/<int:pk>/cancel/", views_csv.import_cancel, name="import_cancel"),
     path("import/<int:pk>/problems.csv", views_csv.import_failures, name="import_failures"),
+    path("duplicates/", views_duplicates.duplicates, name="duplicates"),
+    path("duplicates/check/", views_duplicates.duplicates_check_again, name="duplicates_check"),
+    path("duplicates/<int:pk>/not-duplicates/", views_duplicates.duplicates_dismiss, name="duplicates_dismiss"),
     path("export/", views_csv.export_list, name="export"),
     path("export/selection/", views_csv.export_selection, name="export_selection"),
     path("<int:pk>/", views.contact_detail, name="detail"),

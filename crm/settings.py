@@ -289,6 +289,11 @@ CELERY_BEAT_SCHEDULE["refresh-activity"] = {"task": "contacts_app.activity_tasks
 CELERY_BEAT_SCHEDULE["sync-newsfeeds"] = {"task": "newsfeeds_app.tasks.sync_all_newsfeeds", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["sync-sharing"] = {"task": "sharing_app.tasks.sync_all_sharing", "schedule": float(SYNC_INTERVAL_S)}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "crm.outbox.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_S)}
+# The duplicates finder: agents whose contacts changed since their last check are checked again this often.
+DUPLICATES_SWEEP_S = env_float("DUPLICATES_SWEEP_S", 60.0)
+DUPLICATES_SWEEP_BATCH = 200
+CELERY_BEAT_SCHEDULE["duplicates-sweep"] = {"task": "contacts_app.tasks.sweep_duplicates",
+                                            "schedule": DUPLICATES_SWEEP_S, "options": {"expires": DUPLICATES_SWEEP_S}}
 CELERY_BEAT_SCHEDULE["csv-import-sweep"] = {"task": "contacts_app.tasks.sweep_csv_imports",
                                             "schedule": float(OUTBOX_SWEEP_S)}
 # The agent directory (whom a contact may be transferred to) is refreshed from Spark this often, and after a sync
