@@ -33,7 +33,7 @@ def _leaves():
     return executor.loader.graph.leaf_nodes()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # DDL after rows in one transaction is refused ("pending trigger events")
 def test_a_database_filled_before_the_move_keeps_its_rows_and_sends_its_queued_write(fresh_sim, link_agent):
     alice = link_agent("alice")
     contacts_sync(account=alice, full=True)
