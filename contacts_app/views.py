@@ -10,7 +10,6 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, Value, When
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -352,19 +351,16 @@ def bulk_start(request, account):
 
 
 # Failures first (with Spark's message), then what is still on its way, then what went through.
-RESULT_ORDER = Case(When(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED], then=Value(0)),
-                    When(status=SparkWrite.Status.CONFIRMED, then=Value(2)), default=Value(1))
-
-
 @agent_required
 @require_GET
 def bulk_job(request, account, pk: int):
     job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
     progress = bulk_runner.bulk_job_progress(job=job)
-    results = job.writes.order_by(RESULT_ORDER, "contact_name", "pk")
-    context = {"job": job, "progress": progress, "results": results,
-               "preparing": job.status == BulkJob.Status.PREPARING}
-    template = "contacts_app/bulk_job.html"
+    context = {"job": job, "progress": progress, "results": bulk_runner.bulk_job_results(job=job),
+               "preparing": job.status == BulkJob.Status.PREPARING,
+               "back_url": reverse("contacts:list"), "back_label": "Contacts",
+               "poll_url": reverse("contacts:job", args=[job.pk])}
+    template = "outbox/bulk_job.html"
     if _is_partial(request, "job"):
         template += "#job"
     response = render(request, template, context)

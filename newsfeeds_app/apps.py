@@ -7,8 +7,12 @@ class NewsfeedsAppConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.outbox import registry
+        from crm.outbox.bulk import register_preparer
+        from crm.outbox.models import BulkJob
 
+        from .bulk import schedule_bulk_prepare
         from .delivery import HANDLERS
 
         for kind, handler in HANDLERS.items():
             registry.register_handler(kind, handler)
+        register_preparer(BulkJob.Kind.SCHEDULE, schedule_bulk_prepare)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -82,39 +81,3 @@ class Schedule(TimeStamped):
         if w.status in SparkWrite.OPEN:
             return "pending"
         return "failed" if w.status == SparkWrite.Status.FAILED else ""
-
-
-class ScheduleBulkJob(TimeStamped):
-    """One schedule (or "back to the default") applied to every feed of several contacts."""
-
-    class Status(models.TextChoices):
-        PREPARING = "preparing", "Preparing"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-
-    account = models.ForeignKey(SparkAccount, on_delete=models.CASCADE, related_name="schedule_bulk_jobs")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    contact_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-    remove = models.BooleanField(default=False, help_text="Remove the feeds' own schedules (back to the default)")
-    choice = models.JSONField(default=dict, blank=True, help_text="Frequency, HoursOfDay, DaysOfWeek, DaysOfMonth")
-    sentence = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREPARING)
-    total = models.PositiveIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    def describe(self) -> str:
-        return "Use the default schedule" if self.remove else f"Schedule: {self.sentence}"
-
-
-class ScheduleBulkItem(models.Model):
-    """One feed of a bulk job: its outbox write, or why it was skipped."""
-
-    job = models.ForeignKey(ScheduleBulkJob, on_delete=models.CASCADE, related_name="items")
-    feed = models.ForeignKey(NewsFeed, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    feed_name = models.CharField(max_length=200, blank=True)
-    contact_name = models.CharField(max_length=75, blank=True)
-    write = models.ForeignKey(SparkWrite, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    skipped = models.TextField(blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "feed"], name="schedule_bulk_item_unique")]

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from contacts_app.models import Contact
 from crm.agents.models import SparkAccount, SyncState
+from crm.outbox.models import BulkJob
 
-from .models import NewsFeed, Schedule, ScheduleBulkJob
+from .models import NewsFeed, Schedule
 from .schedules import INSTANT_DETAIL, Delivery, ScheduleChoice, describe, next_deliveries
 from .sync import RESOURCE
 
@@ -117,10 +118,11 @@ def newsfeed_get_for_agent(*, account: SparkAccount, pk: int) -> NewsFeed:
         raise Http404("No such news feed") from None
 
 
-def bulk_job_get_for_agent(*, account: SparkAccount, pk: int) -> ScheduleBulkJob:
+def bulk_job_get_for_agent(*, account: SparkAccount, pk: int) -> BulkJob:
+    """A schedule bulk job of the agent's; another agent's (or another kind) is a 404."""
     try:
-        return ScheduleBulkJob.objects.get(pk=pk, account=account)
-    except (ScheduleBulkJob.DoesNotExist, ValueError, TypeError):
+        return BulkJob.objects.get(pk=pk, account=account, kind=BulkJob.Kind.SCHEDULE)
+    except (BulkJob.DoesNotExist, ValueError, TypeError):
         raise Http404("No such job") from None
 
 

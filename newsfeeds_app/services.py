@@ -9,10 +9,10 @@ from django.db import transaction
 
 from crm.agents.models import SparkAccount
 from crm.outbox.locks import account_lock
-from crm.outbox.models import SparkWrite
+from crm.outbox.models import BulkJob, SparkWrite
 from crm.outbox.queue import WriteRefused, write_queue, write_record
 
-from .models import NewsFeed, Schedule, ScheduleBulkJob
+from .models import NewsFeed, Schedule
 from .schedules import ScheduleChoice, describe, problems
 
 DEFAULT_TARGET = "default"
@@ -103,7 +103,7 @@ def _refuse_silent_feed(feed: NewsFeed) -> None:
 
 @transaction.atomic
 def feed_schedule_set(*, account: SparkAccount, user, feed: NewsFeed, choice: ScheduleChoice, source: str = "page",
-                      bulk_job: ScheduleBulkJob | None = None) -> SparkWrite:
+                      bulk_job: BulkJob | None = None) -> SparkWrite:
     """Give one feed its own schedule (create it, or change the one it has)."""
     _lock_account(account)
     feed = NewsFeed.objects.select_related("contact").get(pk=feed.pk, account=account)
@@ -113,13 +113,13 @@ def feed_schedule_set(*, account: SparkAccount, user, feed: NewsFeed, choice: Sc
     return _store_and_queue(
         row or Schedule(account=account, feed=feed), choice, before=_state(row),
         account=account, user=user, contact=feed.contact, kind=SparkWrite.Kind.FEED_SCHEDULE_SET,
-        source=SparkWrite.Source.BULK if bulk_job else source, payload=_feed_payload(feed),
+        source=SparkWrite.Source.BULK if bulk_job else source, payload=_feed_payload(feed), bulk_job=bulk_job,
     )
 
 
 @transaction.atomic
 def feed_schedule_remove(*, account: SparkAccount, user, feed: NewsFeed, source: str = "page",
-                         bulk_job: ScheduleBulkJob | None = None) -> SparkWrite | None:
+                         bulk_job: BulkJob | None = None) -> SparkWrite | None:
     """Remove the feed's own schedule: the default schedule applies to it again. None if it had none."""
     _lock_account(account)
     feed = NewsFeed.objects.select_related("contact").get(pk=feed.pk, account=account)
@@ -133,7 +133,7 @@ def feed_schedule_remove(*, account: SparkAccount, user, feed: NewsFeed, source:
         account=account, user=user, contact=feed.contact, kind=SparkWrite.Kind.FEED_SCHEDULE_DELETE,
         source=SparkWrite.Source.BULK if bulk_job else source,
         payload={**_feed_payload(feed), "spark_id": row.spark_id, "sentence": describe(row.choice)},
-        before=before, after={},
+        before=before, after={}, bulk_job=bulk_job,
     )
     row.pending_delete = True
     row.last_write = write

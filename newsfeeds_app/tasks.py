@@ -5,9 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from crm.agents.models import SparkAccount
+from crm.outbox.models import BulkJob
+from crm.outbox.tasks import run_bulk_job
 
-from . import bulk, sync
-from .models import ScheduleBulkJob
+from . import sync
 
 
 @shared_task(acks_late=True)
@@ -28,7 +29,9 @@ def sync_all_newsfeeds() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, name="newsfeeds_app.tasks.run_schedule_bulk_job")
 def run_schedule_bulk_job(job_id: int) -> int:
-    job = ScheduleBulkJob.objects.select_related("account", "created_by").filter(pk=job_id).first()
-    return bulk.schedule_bulk_prepare(job=job) if job else 0
+    """The name schedule bulk jobs ran under before they became bulk jobs like any other (a message queued before
+    the upgrade may still carry it): `job_id` is the old ScheduleBulkJob's, kept in the moved job's params."""
+    job = BulkJob.objects.filter(kind=BulkJob.Kind.SCHEDULE, params__schedule_job_id=job_id).first()
+    return run_bulk_job.run(job.pk) if job else 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Case, Value, When
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts_app.selectors import ContactQuery, contact_list
 from crm.agents.guards import agent_required
-from crm.outbox.models import SparkWrite
+from crm.outbox import bulk as bulk_runner
+from crm.outbox.models import BulkJob
 from crm.outbox.queue import WriteRefused
 from crm.safeinput import local_next
 
@@ -214,15 +214,14 @@ def bulk_start(request, account):
 @agent_required
 @require_GET
 def bulk_job(request, account, pk: int):
+    """The one bulk job page (templates/outbox/bulk_job.html), reached from the news feeds: results per feed."""
     job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
-    progress = bulk.schedule_bulk_progress(job=job)
-    # Failures first (with Spark's message), then skipped feeds, then what is on its way, then what went through.
-    order = Case(When(write__status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED], then=Value(0)),
-                 When(write__isnull=True, then=Value(1)),
-                 When(write__status=SparkWrite.Status.CONFIRMED, then=Value(3)), default=Value(2))
-    context = {"job": job, "progress": progress,
-               "items": job.items.select_related("write").order_by(order, "contact_name", "feed_name", "id")}
-    template = "newsfeeds_app/bulk_job.html"
+    progress = bulk_runner.bulk_job_progress(job=job)
+    context = {"job": job, "progress": progress, "results": bulk_runner.bulk_job_results(job=job),
+               "preparing": job.status == BulkJob.Status.PREPARING,
+               "back_url": reverse("newsfeeds:index"), "back_label": "News feeds",
+               "poll_url": reverse("newsfeeds:job", args=[job.pk])}
+    template = "outbox/bulk_job.html"
     if request.htmx:
         template += "#job"
     return render(request, template, context)

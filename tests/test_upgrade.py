@@ -12,9 +12,12 @@ from django.db.migrations.executor import MigrationExecutor
 from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
 from crm.agents.models import SparkAccount
+from crm.outbox.bulk import bulk_job_progress
 from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from crm.outbox.worker import write_deliver
-from newsfeeds_app.models import ScheduleBulkItem, ScheduleBulkJob
+from newsfeeds_app.models import NewsFeed
+from newsfeeds_app.sync import newsfeeds_sync
+from newsfeeds_app.tasks import run_schedule_bulk_job
 
 # The schema before the move: the leaves of main when it was made.
 BEFORE = [("contacts_app", "0013_csv_import_in_background"), ("newsfeeds_app", "0001_initial"),
@@ -38,6 +41,9 @@ def test_a_database_filled_before_the_move_keeps_its_rows_and_sends_its_queued_w
     alice = link_agent("alice")
     contacts_sync(account=alice, full=True)
     synced = Contact.objects.filter(owner=alice).exclude(spark_id=None).order_by("pk").first()
+    newsfeeds_sync(account=alice)
+    feed = NewsFeed.objects.filter(account=alice, contact__isnull=False, active=True,
+                                   notifications_active=True).order_by("pk").first()
     leaves = _leaves()
 
     executor = _migrate(BEFORE)
@@ -69,6 +75,10 @@ def test_a_database_filled_before_the_move_keeps_its_rows_and_sends_its_queued_w
                                                      choice={"Frequency": "Daily"}, status="running", total=1)
         OldScheduleItem.objects.create(job=schedule_job, feed_name="Homes", contact_name=contact.display_name,
                                        skipped="No feed")
+        # Queued under the old task name and not yet prepared when the upgrade came.
+        schedule_preparing = OldScheduleJob.objects.create(account=account, contact_ids=[feed.contact_id],
+                                                           sentence="Instant", choice={"Frequency": "Instant"},
+                                                           status="preparing", total=1)
         for write, outcome in ((queued, "pending"), (failed, "failed")):
             OldAudit.objects.create(actor_name="Alice", source="page", account=account, contact_id=write.contact_id,
                                     contact_name=write.contact_name, write=write, action=write.kind, outcome=outcome)
@@ -85,8 +95,24 @@ def test_a_database_filled_before_the_move_keeps_its_rows_and_sends_its_queued_w
     assert (kept.status, kept.spark_message, kept.retryable) == ("failed", "Spark refused it", True)
     moved = BulkJob.objects.get(pk=job.pk)
     assert (moved.status, moved.contact_ids, moved.account_id) == ("preparing", [contact.pk, added.pk], alice.pk)
-    assert ScheduleBulkJob.objects.get(pk=schedule_job.pk).status == "running"
-    assert ScheduleBulkItem.objects.filter(job_id=schedule_job.pk, skipped="No feed").exists()
+    # The schedule bulk job became a bulk job like any other, its item among its results, and it finishes.
+    scheduled = BulkJob.objects.get(kind=BulkJob.Kind.SCHEDULE, params__schedule_job_id=schedule_job.pk)
+    assert (scheduled.status, scheduled.account_id, scheduled.contact_ids) == ("running", alice.pk, [contact.pk])
+    assert scheduled.describe() == "Schedule: Daily"
+    assert [(s["feed_name"], s["name"], s["reason"]) for s in scheduled.params["skipped"]] == [
+        ("Homes", contact.display_name, "No feed")]
+    assert bulk_job_progress(job=scheduled).done
+    assert BulkJob.objects.get(pk=scheduled.pk).status == "done"
+    # The one still preparing: a message under the old task name runs it through the one runner, and it finishes.
+    resumed = BulkJob.objects.get(kind=BulkJob.Kind.SCHEDULE, params__schedule_job_id=schedule_preparing.pk)
+    assert resumed.status == "preparing"
+    feeds = NewsFeed.objects.filter(account=alice, contact_id=feed.contact_id).count()
+    assert run_schedule_bulk_job(schedule_preparing.pk) == feeds
+    for write in resumed.writes.all():
+        assert write_deliver(write.pk) == "confirmed"
+        assert write.payload["feed_name"]
+    progress = bulk_job_progress(job=BulkJob.objects.get(pk=resumed.pk))
+    assert progress.done and progress.confirmed >= 1
     assert set(AuditEvent.objects.filter(write__in=[queued.pk, failed.pk]).values_list("write_id", "outcome")) == {
         (queued.pk, "pending"), (failed.pk, "failed")}
 

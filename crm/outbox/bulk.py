@@ -3,7 +3,8 @@
 The runner is the same for every kind: a worker claims the job's preparation (a conditional UPDATE, so one worker at
 a time; a claim whose worker died runs out), the kind's preparer makes the writes, the sweep resumes a preparation
 that died and stops one out of tries, and progress is read from the writes. Each app registers the preparer of its
-kinds with `register_preparer` (contacts_app: tags, transfers, deletes; its CSV import).
+kinds with `register_preparer` (contacts_app: tags, transfers, deletes; its CSV import; newsfeeds_app: schedules).
+Every kind shows on the one job page (templates/outbox/bulk_job.html): its skipped items, then its writes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .models import BulkJob, SparkWrite
@@ -138,3 +139,13 @@ def bulk_job_progress(*, job: BulkJob) -> BulkProgress:
     if progress.done and job.status not in (BulkJob.Status.DONE, BulkJob.Status.CANCELLED):
         BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.DONE, finished_at=timezone.now())
     return progress
+
+
+# Failures first (with Spark's message), then what is on its way, then what went through.
+RESULT_ORDER = Case(When(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED], then=Value(0)),
+                    When(status=SparkWrite.Status.CONFIRMED, then=Value(2)), default=Value(1))
+
+
+def bulk_job_results(*, job: BulkJob) -> QuerySet[SparkWrite]:
+    """The job's writes as its result list shows them (the skipped items are in `job.params["skipped"]`)."""
+    return job.writes.order_by(RESULT_ORDER, "contact_name", "payload__feed_name", "pk")

@@ -15,7 +15,8 @@ from crm.spark.errors import SparkConflict, SparkForbidden, error_class_for
 
 
 class BulkJob(TimeStamped):
-    """One bulk action over many contacts; its writes carry the per-contact results."""
+    """One bulk action over many contacts (or their news feeds); its writes carry the per-item results, and
+    `params["skipped"]` the items that got no write and why. Every kind runs through crm/outbox/bulk.py."""
 
     class Kind(models.TextChoices):
         TAG_ADD = "tag_add", "Tag"
@@ -23,6 +24,8 @@ class BulkJob(TimeStamped):
         TRANSFER = "transfer", "Transfer"
         DELETE = "delete", "Delete"
         CSV_IMPORT = "csv_import", "Import"
+        # newsfeeds_app: one schedule (params: remove, choice, sentence) for every feed of the contacts.
+        SCHEDULE = "schedule", "Schedule"
 
     class Status(models.TextChoices):
         PREPARING = "preparing", "Preparing"
@@ -55,6 +58,9 @@ class BulkJob(TimeStamped):
             return f"{label} “{self.params.get('tag', '')}”"
         if self.kind == self.Kind.TRANSFER:
             return f"{label} to {self.params.get('owner_name') or self.params.get('owner_id')}"
+        if self.kind == self.Kind.SCHEDULE:
+            return "Use the default schedule" if self.params.get("remove") else \
+                f"Schedule: {self.params.get('sentence', '')}"
         return label
 
 
