@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 LOADED = re.compile(r"^[1-9]\d+ contacts")
@@ -19,7 +20,14 @@ def revisit_until(page, url: str, selector: str, timeout: float = 30.0):
     """Something happens elsewhere (a worker, beat, another flexmls user): open the page again until it shows."""
     deadline = time.monotonic() + timeout
     while True:
-        response = page.goto(url)
+        try:
+            response = page.goto(url)
+        except PlaywrightError as exc:
+            # The page moved on by itself (a confirmed delete takes the agent back to the list) as we opened it
+            # again: open it again, as a user would.
+            if "interrupted by another navigation" not in str(exc) or time.monotonic() > deadline:
+                raise
+            continue
         if page.locator(selector).count():
             return response
         if time.monotonic() > deadline:
