@@ -13,13 +13,15 @@ class ContactsAppConfig(AppConfig):
         from crm.outbox.bulk import register_preparer
         from crm.outbox.models import SparkWrite
 
-        from . import bulk, delivery, signals
+        from . import bulk, delivery, merge, signals
         from .forms import directory_version_bump
 
         for kind, handler in delivery.HANDLERS.items():
             registry.register_handler(kind, handler)
         registry.register_settled(delivery.write_settled)
         registry.register_failed(SparkWrite.Kind.DELETE, delivery.delete_failed)
+        registry.register_handler(SparkWrite.Kind.MERGE, merge.deliver_merge)
+        registry.register_failed(SparkWrite.Kind.MERGE, merge.merge_failed)
         register_preparer(None, bulk.contacts_prepare)  # tags, untags, transfers, deletes
         account_linked.connect(signals.account_linked_sync, dispatch_uid="contacts_app.account_linked_sync")
         post_save.connect(directory_version_bump, sender=AgentDirectoryEntry, dispatch_uid="directory-version-save")

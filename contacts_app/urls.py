@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_csv, views_duplicates
+from . import views, views_csv, views_duplicates, views_merge
 
 app_name = "contacts"
 urlpatterns = [
@@ -20,6 +20,9 @@ urlpatterns = [
     path("duplicates/", views_duplicates.duplicates, name="duplicates"),
     path("duplicates/check/", views_duplicates.duplicates_check_again, name="duplicates_check"),
     path("duplicates/<int:pk>/not-duplicates/", views_duplicates.duplicates_dismiss, name="duplicates_dismiss"),
+    path("merge/", views_merge.merge_pair, name="merge"),
+    path("merge/<int:pk>/", views_merge.merge_status, name="merge_status"),
+    path("merge/<int:pk>/undo/", views_merge.merge_undo, name="merge_undo"),
     path("export/", views_csv.export_list, name="export"),
     path("export/selection/", views_csv.export_selection, name="export_selection"),
     path("<int:pk>/", views.contact_detail, name="detail"),

@@ -75,6 +75,8 @@ class SparkWrite(TimeStamped):
         TAG_REMOVE = "tag_remove", "Untag"
         TRANSFER = "transfer", "Transfer"
         CONNECT = "connect", "Connect"
+        # Two duplicates made one (contacts_app): PUT the survivor's changed fields, then DELETE the other.
+        MERGE = "merge", "Merge"
         # News feed schedules (newsfeeds_app) and shared links (sharing_app) use the same outbox.
         DEFAULT_SCHEDULE_SET = "default_schedule_set", "Set default schedule"
         DEFAULT_SCHEDULE_DELETE = "default_schedule_del", "Remove default schedule"
@@ -146,6 +148,8 @@ class SparkWrite(TimeStamped):
             return f"{self.get_kind_display()} “{p.get('tag', '')}”"
         if self.kind == self.Kind.TRANSFER:
             return f"Transfer to {p.get('owner_name') or p.get('owner_id')}"
+        if self.kind == self.Kind.MERGE:
+            return f"Merge “{p.get('other_name', '')}” into this contact"
         if self.kind == self.Kind.UPDATE:
             return "Edit " + ", ".join(sorted(p.get("changes", {})))
         if self.kind in (self.Kind.DEFAULT_SCHEDULE_SET, self.Kind.FEED_SCHEDULE_SET):

@@ -1,0 +1,98 @@
+"""Merging two duplicates: the side-by-side page (survivor, a value per differing field, the blast-radius
+preview), queueing the merge, and the page that offers Undo until the merge goes to flexmls."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.agents.guards import agent_required
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused
+
+from . import merge, selectors
+from .models import Contact
+
+
+def _pk(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404("No such contact") from None
+
+
+def _visible(account, pk: int) -> Contact:
+    """The agent's own contact, not hidden by a delete or merge on its way (another agent's is a 404)."""
+    contact = selectors.contact_get_for_agent(account=account, pk=pk)
+    if contact.pending_delete:
+        raise Http404("No such contact")
+    return contact
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def merge_pair(request, account):
+    data = request.POST if request.method == "POST" else request.GET
+    a, b = _pk(data.get("a")), _pk(data.get("b"))
+    if a == b:
+        raise Http404("No such pair")
+    first, second = _visible(account, a), _visible(account, b)
+    survivor_pk = _pk(data.get("survivor") or a)
+    if survivor_pk not in (a, b):
+        raise Http404("No such contact")
+    survivor, other = (first, second) if survivor_pk == a else (second, first)
+    keep = {name: "other" for name in merge.CHOSEN_FIELDS if data.get(f"keep_{name}") == "other"}
+    error = ""
+    if request.method == "POST":
+        try:
+            write = merge.contact_merge(account=account, user=request.user, survivor_pk=survivor.pk,
+                                        other_pk=other.pk, keep=keep)
+        except WriteRefused as exc:
+            error = str(exc)
+        else:
+            return redirect("contacts:merge_status", pk=write.pk)
+    plan = merge.merge_plan(survivor, other, keep)
+    context = {
+        "a": first, "b": second, "pair": (first, second), "plan": plan, "error": error or " ".join(plan.errors),
+        "radius": merge.merge_blast_radius(other), "portal": _portal(other), "undo_s": settings.UNDO_WINDOW_S,
+        "swap_url": reverse("contacts:merge") + "?" + urlencode({"a": a, "b": b, "survivor": other.pk}),
+    }
+    return render(request, "contacts_app/merge.html", context, status=422 if error else 200)
+
+
+def _portal(contact: Contact) -> str:
+    attrs = contact.attributes if isinstance(contact.attributes, dict) else {}
+    login = attrs.get("PortalLoginName")
+    return login if isinstance(login, str) else ""
+
+
+@agent_required
+@require_http_methods(["GET"])
+def merge_status(request, account, pk: int):
+    write = selectors.write_get_for_agent(account=account, pk=pk)
+    if write.kind != SparkWrite.Kind.MERGE:
+        raise Http404("No such merge")
+    undoable = write.status == SparkWrite.Status.QUEUED and write.attempts == 0
+    template = "contacts_app/merge_status.html"
+    if request.htmx:
+        template += "#status"
+    return render(request, template, {"write": write, "undoable": undoable})
+
+
+@agent_required
+@require_POST
+def merge_undo(request, account, pk: int):
+    write = selectors.write_get_for_agent(account=account, pk=pk)
+    if write.kind != SparkWrite.Kind.MERGE:
+        raise Http404("No such merge")
+    if merge.contact_merge_undo(account=account, user=request.user, write=write):
+        messages.success(request, f"Undone: {write.payload.get('other_name', '')} and {write.contact_name} were "
+                                  "not merged.")
+    else:
+        messages.error(request, "Too late to undo: the merge has already gone to flexmls.")
+    return redirect("contacts:merge_status", pk=write.pk)

@@ -1,0 +1,145 @@
+"""Merging two duplicates against a real worker, PostgreSQL and sparksim: the survivor holds the chosen fields,
+the united tags, the joined notes and the other's e-mails in flexmls, and the other is gone; an undo within the
+window sends nothing; a refused PUT deletes nothing and the agent reads why; another agent's contact is a 404."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+
+from contacts_app import merge
+from contacts_app.models import Contact
+from contacts_app.sync import contacts_sync
+from crm.outbox.models import AuditEvent, SparkWrite
+from crm.outbox.worker import outbox_sweep
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def sim_contact(sim, spark_id):
+    return sim.control("GET", f"/_sim/contacts/{spark_id}").json()
+
+
+def settled(write):
+    return lambda: not SparkWrite.objects.filter(pk=write.pk, status__in=SparkWrite.OPEN).exists()
+
+
+@pytest.fixture
+def alice(fresh_sim, link_agent):
+    account = link_agent("alice")
+    contacts_sync(account=account, full=True)
+    return account
+
+
+def client_for(account) -> Client:
+    client = Client()
+    client.force_login(account.user)
+    return client
+
+
+def pair(sim, account) -> tuple[Contact, Contact]:
+    """Two of the agent's contacts made into duplicates in flexmls, then synced: the second has the first's e-mail
+    in capitals, its own tags, a note, a secondary e-mail, and another city."""
+    a, b = Contact.objects.filter(owner=account).exclude(spark_id=None).exclude(primary_email="").order_by("pk")[:2]
+    sim.control("PATCH", f"/_sim/contacts/{a.spark_id}",
+                json={"Tags": ["Buyer"], "Note": "Met at the open house.", "HomeLocality": "Fargo",
+                      "SecondaryEmails": []})
+    sim.control("PATCH", f"/_sim/contacts/{b.spark_id}",
+                json={"PrimaryEmail": a.primary_email.upper(), "Tags": ["buyer", "Lake Cabin"],
+                      "Note": "Wants a dock.", "HomeLocality": "West Fargo",
+                      "SecondaryEmails": ["second@example.org", a.primary_email]})
+    contacts_sync(account=account, full=True)
+    return Contact.objects.get(pk=a.pk), Contact.objects.get(pk=b.pk)
+
+
+def test_merge_puts_the_survivor_then_deletes_the_other(fresh_sim, alice, celery_worker_proc):
+    a, b = pair(fresh_sim, alice)
+    client = client_for(alice)
+    page = client.get(f"/contacts/merge/?a={a.pk}&b={b.pk}")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "West Fargo" in body and 'name="keep_HomeLocality"' in body
+    assert "Lake Cabin" in body  # tags carried over, shown before anything is sent
+
+    seq = fresh_sim.last_seq()
+    resp = client.post("/contacts/merge/", {"a": a.pk, "b": b.pk, "survivor": a.pk, "keep_HomeLocality": "other"})
+    assert resp.status_code == 302
+    write = SparkWrite.objects.get(kind="merge")
+    assert Contact.objects.get(pk=b.pk).pending_delete  # hidden from the list at once
+    wait_for(settled(write), timeout=40, message="the merge to go out")
+    write.refresh_from_db()
+    assert write.status == "confirmed", write.spark_message
+
+    kept = sim_contact(fresh_sim, a.spark_id)
+    assert kept["HomeLocality"] == "West Fargo"
+    assert {t.lower() for t in kept["Tags"]} == {"buyer", "lake cabin"}
+    assert "Met at the open house." in kept["Note"] and "Wants a dock." in kept["Note"]
+    assert [e.lower() for e in kept["SecondaryEmails"]] == ["second@example.org"]  # never its own primary again
+    assert fresh_sim.http.get(f"{fresh_sim.url}/_sim/contacts/{b.spark_id}").status_code == 404
+    methods = [(r["method"], r["path"]) for r in fresh_sim.requests_since(seq) if r["method"] in ("PUT", "DELETE")]
+    assert methods == [("PUT", f"/v1/contacts/{a.spark_id}"), ("DELETE", f"/v1/contacts/{b.spark_id}")]
+    assert not Contact.objects.filter(pk=b.pk).exists()
+    assert Contact.objects.get(pk=a.pk).attributes["HomeLocality"] == "West Fargo"
+    event = AuditEvent.objects.get(write=write, action="merge", outcome="pending")
+    assert event.before["other"]["spark_id"] == b.spark_id and event.before["survivor"]["HomeLocality"] == "Fargo"
+    assert event.after["survivor"]["HomeLocality"] == "West Fargo"
+    assert client.get(f"/contacts/merge/{write.pk}/").content.decode().count("done") >= 1
+
+
+def test_undo_within_the_window_sends_nothing(fresh_sim, alice, celery_worker_proc):
+    a, b = pair(fresh_sim, alice)
+    seq = fresh_sim.last_seq()
+    write = merge.contact_merge(account=alice, user=alice.user, survivor_pk=a.pk, other_pk=b.pk,
+                                keep={"HomeLocality": "other"}, undo_s=3)
+    resp = client_for(alice).post(f"/contacts/merge/{write.pk}/undo/")
+    assert resp.status_code == 302
+    time.sleep(4)
+    outbox_sweep()
+    time.sleep(1)
+    assert not [r for r in fresh_sim.requests_since(seq) if r["method"] in ("PUT", "DELETE")]
+    assert SparkWrite.objects.get(pk=write.pk).status == "cancelled"
+    assert Contact.objects.get(pk=b.pk).pending_delete is False
+    assert sim_contact(fresh_sim, a.spark_id)["HomeLocality"] == "Fargo"
+    assert sim_contact(fresh_sim, b.spark_id)["HomeLocality"] == "West Fargo"
+
+
+def test_a_refused_put_deletes_nothing_and_the_agent_sees_why(fresh_sim, alice, celery_worker_proc):
+    a, b = pair(fresh_sim, alice)
+    write = merge.contact_merge(account=alice, user=alice.user, survivor_pk=a.pk, other_pk=b.pk,
+                                keep={"HomeLocality": "other"}, undo_s=1)
+    fresh_sim.control("DELETE", f"/_sim/contacts/{a.spark_id}")  # the survivor deleted in flexmls meanwhile
+    wait_for(settled(write), timeout=40, message="the merge to settle")
+    write.refresh_from_db()
+    assert write.status == "failed" and write.spark_message
+    assert fresh_sim.http.get(f"{fresh_sim.url}/_sim/contacts/{b.spark_id}").status_code == 200  # not deleted
+    assert Contact.objects.get(pk=b.pk).pending_delete is False
+    page = client_for(alice).get(f"/contacts/{a.pk}/").content.decode()
+    assert "Merge" in page and escape(write.spark_message) in page
+
+
+def test_limits_are_checked_before_anything_is_queued(fresh_sim, alice):
+    a, b = pair(fresh_sim, alice)
+    Contact.objects.filter(pk=b.pk).update(attributes={**b.attributes, "Note": "x" * 9_990})
+    resp = client_for(alice).post("/contacts/merge/", {"a": a.pk, "b": b.pk, "survivor": a.pk})
+    assert resp.status_code == 422
+    assert "flexmls allows at most 10,000" in resp.content.decode()
+    assert not SparkWrite.objects.filter(kind="merge").exists()
+    assert Contact.objects.get(pk=b.pk).pending_delete is False
+
+
+def test_another_agents_contact_is_a_404(fresh_sim, alice, link_agent):
+    bob = link_agent("bob")
+    contacts_sync(account=bob, full=True)
+    mine = Contact.objects.filter(owner=alice).first()
+    theirs = Contact.objects.filter(owner=bob).first()
+    client = client_for(alice)
+    assert client.get(f"/contacts/merge/?a={mine.pk}&b={theirs.pk}").status_code == 404
+    assert client.post("/contacts/merge/", {"a": mine.pk, "b": theirs.pk, "survivor": mine.pk}).status_code == 404
+    assert client.post("/contacts/merge/", {"a": mine.pk, "b": theirs.pk, "survivor": theirs.pk}).status_code == 404
+    assert client.get("/contacts/merge/?a=x&b=1").status_code == 404
+    assert client.get("/contacts/merge/?a=1&b=%00").status_code in (400, 404)  # never a 500
+    assert not SparkWrite.objects.filter(kind="merge").exists()
