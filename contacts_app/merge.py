@@ -236,7 +236,11 @@ def deliver_merge(client: SparkClient, write: SparkWrite) -> None:
     contact = write.contact
     if contact is None or not contact.spark_id:
         raise Permanent("The contact to keep no longer exists here, or was never created in flexmls.")
-    changes = write.payload.get("changes") or {}
+    changes = dict(write.payload.get("changes") or {})
+    if "Tags" in changes:
+        # Tags are a list on the contact: a tag added to the survivor in flexmls since the merge was asked for stays.
+        current = _fetch_contact(client, contact.spark_id)
+        changes["Tags"] = _unique([*changes["Tags"], *current.tags])
     if changes:
         client.request("PUT", f"/contacts/{contact.spark_id}", data=changes)
     record = _fetch_contact(client, contact.spark_id)  # confirms the survivor is there, with what was sent

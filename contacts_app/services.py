@@ -167,6 +167,8 @@ def write_retry(*, account: SparkAccount, user, write: SparkWrite, source: str =
         return False
     if write.kind == SparkWrite.Kind.DELETE:
         Contact.objects.filter(pk=write.contact_id).update(pending_delete=True)
+    if write.kind == SparkWrite.Kind.MERGE:  # the contact merged away is hidden again while the merge goes out
+        Contact.objects.filter(pk=write.payload.get("other_pk"), owner=account).update(pending_delete=True)
     Contact.objects.filter(pk=write.contact_id).update(write_state=Contact.WriteState.PENDING)
     AuditEvent.objects.create(
         actor=user, actor_name=_actor_name(user), source=source, account=account,

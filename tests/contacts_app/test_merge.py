@@ -15,6 +15,8 @@ from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
 from crm.outbox.models import AuditEvent, SparkWrite
 from crm.outbox.worker import outbox_sweep
+from newsfeeds_app.models import NewsFeed, Schedule
+from sharing_app.models import SharedLink
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -64,6 +66,13 @@ def test_merge_puts_the_survivor_then_deletes_the_other(fresh_sim, alice, celery
     body = page.content.decode()
     assert "West Fargo" in body and 'name="keep_HomeLocality"' in body
     assert "Lake Cabin" in body  # tags carried over, shown before anything is sent
+
+    # The blast radius, from the store: the other's news feed with its schedule, a shared link naming them.
+    feed = NewsFeed.objects.create(account=alice, spark_id="F-merge-1", name="Lake homes", contact=b)
+    Schedule.objects.create(account=alice, feed=feed, frequency="Scheduled")
+    SharedLink.objects.create(account=alice, kind="search", search_name="Cabins by the lake").contacts.add(b)
+    radius = client.get(f"/contacts/merge/?a={a.pk}&b={b.pk}").content.decode()
+    assert "Lake homes" in radius and "Scheduled schedule" in radius and "Cabins by the lake" in radius
 
     seq = fresh_sim.last_seq()
     resp = client.post("/contacts/merge/", {"a": a.pk, "b": b.pk, "survivor": a.pk, "keep_HomeLocality": "other"})
