@@ -152,3 +152,21 @@ def test_another_agents_contact_is_a_404(fresh_sim, alice, link_agent):
     assert client.get("/contacts/merge/?a=x&b=1").status_code == 404
     assert client.get("/contacts/merge/?a=1&b=%00").status_code in (400, 404)  # never a 500
     assert not SparkWrite.objects.filter(kind="merge").exists()
+
+
+def test_the_handler_runs_again_safely_after_an_unknown_outcome(fresh_sim, alice):
+    """An earlier attempt's PUT and DELETE landed but their answers were lost: running it again sends the same
+    values and takes the DELETE's 404 as done."""
+    from crm.agents.spark import client_for_account
+
+    a, b = pair(fresh_sim, alice)
+    write = merge.contact_merge(account=alice, user=alice.user, survivor_pk=a.pk, other_pk=b.pk,
+                                keep={"HomeLocality": "other"}, undo_s=600)  # no worker: it is delivered by hand
+    write = SparkWrite.objects.select_related("contact").get(pk=write.pk)
+    client = client_for_account(alice, max_retries=0)
+    merge.deliver_merge(client, write)
+    assert fresh_sim.http.get(f"{fresh_sim.url}/_sim/contacts/{b.spark_id}").status_code == 404
+    write.contact = Contact.objects.get(pk=a.pk)
+    merge.deliver_merge(client, write)  # again: no error, same result
+    kept = sim_contact(fresh_sim, a.spark_id)
+    assert kept["HomeLocality"] == "West Fargo" and {t.lower() for t in kept["Tags"]} == {"buyer", "lake cabin"}
