@@ -54,6 +54,8 @@ def merge_pair(request, account):
                                         other_pk=other.pk, keep=keep)
         except WriteRefused as exc:
             error = str(exc)
+        except Contact.DoesNotExist:  # deleted or merged away between the page's read and the lock
+            raise Http404("No such contact") from None
         else:
             return redirect("contacts:merge_status", pk=write.pk)
     plan = merge.merge_plan(survivor, other, keep)
