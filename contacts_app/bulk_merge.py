@@ -3,7 +3,8 @@
 The job (kind "merge") keeps the groups as the agent confirmed them, the survivor first. Its preparer makes one
 merge write per other member (the single merge's write and handler: PUT the survivor, then DELETE the other), with
 no undo window; a group of three gets two writes on the same survivor, sent in order (the outbox serialises writes
-per contact), each carrying everything merged into the survivor so far. The field rules are the single merge's, with
+per contact), each carrying everything merged into the survivor so far (so a later one is not sent, and fails with
+why, if an earlier one did not go through). The field rules are the single merge's, with
 no one to pick per field: the survivor's values win, its empty fields are filled from the other, tags united, notes
 joined, the other's e-mails become secondary. A group that changed since the agent confirmed it is skipped, with why.
 """
@@ -134,7 +135,7 @@ def _group(job: BulkJob, group: list[int]) -> tuple[int, list[dict]]:
     # The survivor as it will be after each merge (in memory): each write carries everything merged so far.
     merged = copy.deepcopy(survivor)
     changes: dict = {}
-    made, skipped = 0, []
+    made, skipped, merged_before = 0, [], []
     for pk in group[1:]:
         other = found[pk]
         keep = {name: "other" for name in CHOSEN_FIELDS if not _value(merged, name).strip()}
@@ -151,10 +152,11 @@ def _group(job: BulkJob, group: list[int]) -> tuple[int, list[dict]]:
         write = write_record(
             account=job.account, user=job.created_by, contact=survivor, kind=SparkWrite.Kind.MERGE, source=job.source,
             payload={"changes": changes, "other_spark_id": other.spark_id, "other_pk": other.pk,
-                     "other_name": other.display_name},
+                     "other_name": other.display_name, "after_merges": list(merged_before)},
             before=before, after={"survivor": _snapshot(merged), "other": "deleted"}, bulk_job=job,
         )
         write_queue(write)
+        merged_before.append(other.pk)
         made += 1
     return made, skipped
 
