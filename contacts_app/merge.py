@@ -236,6 +236,11 @@ def deliver_merge(client: SparkClient, write: SparkWrite) -> None:
     contact = write.contact
     if contact is None or not contact.spark_id:
         raise Permanent("The contact to keep no longer exists here, or was never created in flexmls.")
+    earlier = write.payload.get("after_merges") or []
+    if earlier and Contact.objects.filter(pk__in=earlier, owner_id=write.account_id).exists():
+        # A bulk merge's later write in a group carries what the earlier ones merged: not sent unless they went.
+        raise Permanent("The merge before it in this group did not go through, so this one was not sent; "
+                        "nothing was deleted.")
     changes = dict(write.payload.get("changes") or {})
     if "Tags" in changes:
         # Tags are a list on the contact: a tag added to the survivor in flexmls since the merge was asked for stays.

@@ -19,6 +19,7 @@ urlpatterns = [
     path("import/<int:pk>/problems.csv", views_csv.import_failures, name="import_failures"),
     path("duplicates/", views_duplicates.duplicates, name="duplicates"),
     path("duplicates/check/", views_duplicates.duplicates_check_again, name="duplicates_check"),
+    path("duplicates/merge-obvious/", views_duplicates.duplicates_merge_obvious, name="duplicates_merge_obvious"),
     path("duplicates/<int:pk>/not-duplicates/", views_duplicates.duplicates_dismiss, name="duplicates_dismiss"),
     path("merge/", views_merge.merge_pair, name="merge"),
     path("merge/<int:pk>/", views_merge.merge_status, name="merge_status"),

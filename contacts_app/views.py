@@ -360,6 +360,8 @@ def bulk_job(request, account, pk: int):
                "preparing": job.status == BulkJob.Status.PREPARING,
                "back_url": reverse("contacts:list"), "back_label": "Contacts",
                "poll_url": reverse("contacts:job", args=[job.pk])}
+    if job.kind == BulkJob.Kind.MERGE:
+        context.update(back_url=reverse("contacts:duplicates"), back_label="Possible duplicates")
     template = "outbox/bulk_job.html"
     if _is_partial(request, "job"):
         template += "#job"

@@ -10,11 +10,12 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.agents.guards import agent_required
+from crm.outbox.queue import WriteRefused
 
-from . import duplicate_finder
+from . import bulk_merge, duplicate_finder
 from .duplicate_models import DuplicateCheck, DuplicateDismissal, DuplicateGroup
 from .models import LIST_ROWS, Contact
 
@@ -64,7 +65,8 @@ def _render_body(request, account, *, part: bool):
         if len(members) >= 2:  # a member deleted since the check: the next check redraws the group
             groups.append({"group": group, "members": members})
     return render(request, "contacts_app/duplicates.html#body" if part else "contacts_app/duplicates.html",
-                  {"groups": groups, "page": page, "total": page.paginator.count, **_status(account)})
+                  {"groups": groups, "page": page, "total": page.paginator.count,
+                   "obvious": len(bulk_merge.obvious_groups(account=account)), **_status(account)})
 
 
 @agent_required
@@ -100,3 +102,28 @@ def duplicates_check_again(request, account):
     if request.htmx:
         return _render_body(request, account, part=True)
     return redirect("contacts:duplicates")
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def duplicates_merge_obvious(request, account):
+    """"Merge all obvious groups": GET confirms (how many groups and contacts, who is kept); POST starts the one job
+    with the groups as the page showed them (the job skips a group that changed since, and says why)."""
+    if request.method == "POST":
+        try:
+            groups = [[int(i) for i in value.split(",")] for value in request.POST.getlist("group")]
+        except (TypeError, ValueError):
+            raise Http404("No such group") from None
+        try:
+            job = bulk_merge.bulk_merge_start(account=account, user=request.user, groups=groups)
+        except Contact.DoesNotExist:
+            raise Http404("No such contact") from None
+        except WriteRefused as exc:
+            return render(request, "contacts_app/duplicates_merge.html",
+                          {"groups": [], "error": str(exc), "rule": bulk_merge.SURVIVOR_RULE}, status=422)
+        return redirect("contacts:job", pk=job.pk)
+    groups = bulk_merge.obvious_groups(account=account)
+    return render(request, "contacts_app/duplicates_merge.html",
+                  {"groups": [{"survivor": g[0], "others": g[1:], "ids": ",".join(str(c.pk) for c in g)}
+                              for g in groups],
+                   "summary": bulk_merge.obvious_summary(groups), "rule": bulk_merge.SURVIVOR_RULE})

@@ -26,6 +26,8 @@ class BulkJob(TimeStamped):
         CSV_IMPORT = "csv_import", "Import"
         # newsfeeds_app: one schedule (params: remove, choice, sentence) for every feed of the contacts.
         SCHEDULE = "schedule", "Schedule"
+        # contacts_app: merge obvious duplicate groups (params: groups, survivor first), one merge write per member.
+        MERGE = "merge", "Merge duplicates"
 
     class Status(models.TextChoices):
         PREPARING = "preparing", "Preparing"
@@ -61,6 +63,9 @@ class BulkJob(TimeStamped):
         if self.kind == self.Kind.SCHEDULE:
             return "Use the default schedule" if self.params.get("remove") else \
                 f"Schedule: {self.params.get('sentence', '')}"
+        if self.kind == self.Kind.MERGE:
+            groups = len(self.params.get("groups", []))
+            return f"Merge {groups} obvious duplicate group{'' if groups == 1 else 's'}"
         return label
 
 

@@ -1,0 +1,181 @@
+"""Merging the obvious duplicate groups (every member has the same primary e-mail, case-insensitive) in one bulk job.
+
+The job (kind "merge") keeps the groups as the agent confirmed them, the survivor first. Its preparer makes one
+merge write per other member (the single merge's write and handler: PUT the survivor, then DELETE the other), with
+no undo window; a group of three gets two writes on the same survivor, sent in order (the outbox serialises writes
+per contact), each carrying everything merged into the survivor so far (so a later one is not sent, and fails with
+why, if an earlier one did not go through). The field rules are the single merge's, with
+no one to pick per field: the survivor's values win, its empty fields are filled from the other, tags united, notes
+joined, the other's e-mails become secondary. A group that changed since the agent confirmed it is skipped, with why.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.agents.models import SparkAccount
+from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.queue import WriteRefused, write_queue, write_record
+from crm.outbox.worker import claim_ttl
+
+from .duplicate_models import DuplicateGroup
+from .locks import contacts_lock
+from .merge import CHOSEN_FIELDS, _emails, _snapshot, _value, merge_plan
+from .models import LIST_ROWS, Contact
+
+MAX_GROUPS = 500
+SURVIVOR_RULE = ("The contact kept is the one with the most details filled in (fields, tags, note, e-mails); on a "
+                 "tie, the one changed most recently in flexmls; then the older one.")
+
+
+def _completeness(contact: Contact) -> int:
+    filled = sum(1 for name in CHOSEN_FIELDS if _value(contact, name).strip())
+    return filled + len(contact.tags) + bool(_value(contact, "Note").strip()) + len(_emails(contact))
+
+
+def survivor_order(members: list[Contact]) -> list[Contact]:
+    """The survivor first (SURVIVOR_RULE), then the others in the order they are merged into it (oldest first)."""
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    best = max(members, key=lambda c: (_completeness(c), c.spark_modified_at or oldest, -c.pk))
+    return [best, *sorted((c for c in members if c.pk != best.pk), key=lambda c: c.pk)]
+
+
+def _email_key(contact: Contact) -> str:
+    return (contact.primary_email or "").strip().lower()
+
+
+def obvious_groups(*, account: SparkAccount) -> list[list[Contact]]:
+    """The finder's groups whose members all share one primary e-mail (case-insensitive), survivor first."""
+    groups = list(DuplicateGroup.objects.filter(account=account).order_by("-best", "id")
+                  .values_list("contact_ids", flat=True)[:MAX_GROUPS * 4])
+    ids = {i for g in groups for i in g}
+    contacts = {c.pk: c for c in Contact.objects.filter(LIST_ROWS, owner=account, pk__in=ids)}
+    found = []
+    for group in groups:
+        members = [contacts[i] for i in group if i in contacts]
+        keys = {_email_key(c) for c in members}
+        if len(members) >= 2 and len(members) == len(group) and len(keys) == 1 and "" not in keys:
+            found.append(survivor_order(members))
+    return found[:MAX_GROUPS]
+
+
+@transaction.atomic
+def bulk_merge_start(*, account: SparkAccount, user, groups: list[list[int]]) -> BulkJob:
+    """Start the job for the groups as the agent confirmed them (survivor first). Every id must be the agent's."""
+    groups = [g for g in groups if len(g) >= 2][:MAX_GROUPS]
+    if not groups:
+        raise WriteRefused("There are no obvious groups to merge.")
+    ids = [i for g in groups for i in g]
+    if len(set(ids)) != len(ids):
+        raise WriteRefused("A contact is in two groups; check again and merge from the new list.")
+    if Contact.objects.filter(owner=account, pk__in=ids).count() != len(ids):
+        raise Contact.DoesNotExist
+    job = BulkJob.objects.create(account=account, created_by=user if user and user.is_authenticated else None,
+                                 kind=BulkJob.Kind.MERGE, params={"groups": groups}, contact_ids=ids,
+                                 total=sum(len(g) - 1 for g in groups), source="bulk")
+    from crm.outbox.tasks import run_bulk_job
+
+    transaction.on_commit(lambda: run_bulk_job.delay(job.pk))
+    return job
+
+
+def merge_prepare(job: BulkJob) -> int:
+    """One transaction per group, so a group is prepared whole or not at all (safe to run again)."""
+    done = {w for w in job.writes.values_list("payload__other_pk", flat=True)}
+    done |= {s["contact_id"] for s in job.params.get("skipped", [])}
+    created = 0
+    for group in job.params.get("groups", []):
+        if all(pk in done for pk in group[1:]):
+            continue
+        with transaction.atomic():
+            made, skipped = _group(job, group)
+            created += made
+            if skipped:
+                locked = BulkJob.objects.select_for_update().get(pk=job.pk)
+                locked.params = {**locked.params, "skipped": locked.params.get("skipped", []) + skipped}
+                locked.save(update_fields=["params"])
+                job.params = locked.params
+        BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PREPARING).update(
+            claimed_until=timezone.now() + claim_ttl(), updated_at=timezone.now()
+        )
+    return created
+
+
+def _why_not(job: BulkJob, group: list[int], found: dict[int, Contact]) -> str:
+    """Why the group cannot be merged as confirmed, or ""."""
+    if len(found) != len(group):
+        return "The group changed since you confirmed it: a contact is no longer in your list."
+    if any(c.pending_delete for c in found.values()):
+        return "One of these contacts is being deleted or merged already."
+    if len({_email_key(c) for c in found.values()} | {""}) != 2:
+        return "The group changed since you confirmed it: the contacts no longer share one primary e-mail."
+    if any(not c.spark_id for c in found.values()):
+        return "A contact is not in flexmls yet; merge once its creation is confirmed."
+    if SparkWrite.objects.filter(contact_id__in=group, status__in=SparkWrite.OPEN).exclude(bulk_job=job).exists():
+        return "A change to one of these contacts is still on its way to flexmls; merge once it is."
+    return ""
+
+
+def _label(other_name: str, survivor_name: str) -> str:
+    return f"{other_name or '(no name)'} into {survivor_name or '(no name)'}"
+
+
+def _group(job: BulkJob, group: list[int]) -> tuple[int, list[dict]]:
+    found = {c.pk: c for c in contacts_lock(account=job.account, ids=group)}
+    survivor = found.get(group[0])
+    survivor_name = survivor.display_name if survivor else ""
+    reason = _why_not(job, group, found)
+    if reason:
+        return 0, [{"contact_id": pk, "name": _label(found[pk].display_name if pk in found else "", survivor_name),
+                    "reason": reason} for pk in group[1:]]
+    # The survivor as it will be after each merge (in memory): each write carries everything merged so far.
+    merged = copy.deepcopy(survivor)
+    changes: dict = {}
+    made, skipped, merged_before = 0, [], []
+    for pk in group[1:]:
+        other = found[pk]
+        keep = {name: "other" for name in CHOSEN_FIELDS if not _value(merged, name).strip()}
+        plan = merge_plan(merged, other, keep)
+        if plan.errors:
+            skipped.append({"contact_id": pk, "name": _label(other.display_name, survivor_name),
+                            "reason": " ".join(plan.errors)})
+            continue
+        before = {"survivor": _snapshot(merged), "other": _snapshot(other)}
+        _apply(merged, plan.changes)
+        changes = {**changes, **plan.changes}
+        other.pending_delete = True
+        other.save(update_fields=["pending_delete", "updated_at"])
+        write = write_record(
+            account=job.account, user=job.created_by, contact=survivor, kind=SparkWrite.Kind.MERGE, source=job.source,
+            payload={"changes": changes, "other_spark_id": other.spark_id, "other_pk": other.pk,
+                     "other_name": other.display_name, "after_merges": list(merged_before)},
+            before=before, after={"survivor": _snapshot(merged), "other": "deleted"}, bulk_job=job,
+        )
+        write_queue(write)
+        merged_before.append(other.pk)
+        made += 1
+    return made, skipped
+
+
+def _apply(contact: Contact, changes: dict) -> None:
+    attributes = dict(contact.attributes) if isinstance(contact.attributes, dict) else {}
+    for name, value in changes.items():
+        if name == "DisplayName":
+            contact.display_name = value
+        elif name == "PrimaryPhoneNumber":
+            contact.primary_phone = value
+        elif name == "Tags":
+            contact.tags = list(value)
+        else:
+            attributes[name] = value
+    contact.attributes = attributes
+
+
+def obvious_summary(groups: list[list[Contact]]) -> dict:
+    return {"groups": len(groups), "contacts": sum(len(g) for g in groups),
+            "merged_away": sum(len(g) - 1 for g in groups)}
+
