@@ -2,9 +2,11 @@
 
 A group is every contact (not being deleted) of the broker's scope sharing one e-mail key or one phone key
 (Contact.email_keys / phone_keys, kept by the trigger of migration 0015) where the contacts belong to at least two
-different agents. The page is one SQL query over the keys (unnest, group by key), paged by key; one group is read
-back by its key through the GIN indexes (`email_keys @> ARRAY[key]`). A broker's scope filters the contacts' owners
-by office before grouping, so a group shows only when two agents *of that office* hold the key.
+different agents. Grouping every key of the store takes seconds at 150,000 contacts, so it is done in the background
+(shared_keys_refresh: beat every SHARED_CLIENTS_REFRESH_S, or the broker's "Check again") into SharedClientKey, the
+candidates; the page then checks each candidate against the contacts as they are now through the GIN indexes
+(`email_keys @> ARRAY[key]`), in the broker's scope, so a group shows only when two agents *of that office* hold
+the key, and a group resolved since the last check is gone at once.
 
 Resolutions: transfer one contact to another agent of its group (a one-contact offboarding job: schedules read,
 transfer through the outbox, schedules recreated for the new owner), or mark the group as intended (remembered in
@@ -13,6 +15,7 @@ SharedClientIntended with the group's contacts; an audit event records who and w
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -27,7 +30,7 @@ from .csv_export import LAST_ACTIVITY_SQL
 from .models import Contact
 from .people import OfficeScope
 from .services import _actor_name
-from .shared_models import SharedClientIntended
+from .shared_models import SharedClientCheck, SharedClientIntended
 
 PAGE_SIZE = 25
 KINDS = {SharedClientIntended.Kind.EMAIL: "email_keys", SharedClientIntended.Kind.PHONE: "phone_keys"}
@@ -72,30 +75,71 @@ class SharedPage:
 
 
 def _scope_sql(scope: OfficeScope) -> tuple[str, list]:
+    """The filter on a group's contacts for the scope: their owner is an agent of the broker's office. A filter of
+    the aggregate, not of the scan, so the scan stays on the GIN index whatever the office."""
     if scope.everything:
-        return "", []
-    if not scope.office_id:
-        return " AND false", []
-    return " AND a.office_id = %s", [scope.office_id]
+        return "true", []
+    owners = list(SparkAccount.objects.filter(scope.q("office_id")).values_list("pk", flat=True))
+    return "c.owner_id = ANY(%s::bigint[])", [owners]
 
 
-def _keyed(column: str, kind: str, scope_sql: str) -> str:
-    return (f"SELECT '{kind}'::text AS kind, k AS key, c.id, c.owner_id FROM contacts_app_contact c "
-            f"JOIN contacts_app_sparkaccount a ON a.id = c.owner_id CROSS JOIN LATERAL unnest(c.{column}) k "
-            f"WHERE NOT c.pending_delete{scope_sql}")
+CANDIDATES_SQL = """
+WITH keyed AS (
+  SELECT 'email'::text AS kind, k AS key, c.owner_id FROM contacts_app_contact c CROSS JOIN LATERAL unnest(c.email_keys) k
+  WHERE NOT c.pending_delete
+  UNION ALL
+  SELECT 'phone'::text, k, c.owner_id FROM contacts_app_contact c CROSS JOIN LATERAL unnest(c.phone_keys) k
+  WHERE NOT c.pending_delete
+)
+INSERT INTO contacts_app_sharedclientkey (kind, key)
+SELECT kind, key FROM keyed GROUP BY kind, key HAVING min(owner_id) <> max(owner_id)
+"""
+
+
+def _live(kind: str, column: str, scope_sql: str) -> str:
+    """The candidates of `kind` as they are now: their contacts in scope, found through the GIN index."""
+    return (f"SELECT s.kind, s.key, m.ids FROM contacts_app_sharedclientkey s CROSS JOIN LATERAL ("
+            f"SELECT array_agg(c.id::bigint ORDER BY c.id) FILTER (WHERE {scope_sql}) AS ids, "
+            f"count(DISTINCT c.owner_id) FILTER (WHERE {scope_sql}) AS owners "
+            f"FROM contacts_app_contact c WHERE c.{column} @> ARRAY[s.key] AND NOT c.pending_delete) m "
+            f"WHERE s.kind = '{kind}' AND m.owners >= 2")
 
 
 PAGE_SQL = """
-WITH keyed AS ({email} UNION ALL {phone}),
-groups AS (
-  SELECT kind, key, array_agg(DISTINCT id::bigint) AS ids FROM keyed GROUP BY kind, key
-  HAVING count(DISTINCT owner_id) >= 2
-)
+WITH groups AS ({email} UNION ALL {phone})
 SELECT g.kind, g.key, g.ids, count(*) OVER () FROM groups g
 WHERE NOT EXISTS (SELECT 1 FROM contacts_app_sharedclientintended d
                   WHERE d.kind = g.kind AND d.key = g.key AND g.ids <@ d.contact_ids)
 ORDER BY g.kind, g.key LIMIT %s OFFSET %s
 """
+
+
+def shared_keys_refresh() -> int:
+    """Recompute the candidates: every key held by contacts of two or more agents (one pass over the keys).
+    Returns how many; -1 when another refresh holds the lock."""
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(hashtext('contacts_app.shared_keys_refresh'))")
+        if not cur.fetchone()[0]:
+            return -1
+        cur.execute("DELETE FROM contacts_app_sharedclientkey")
+        cur.execute(CANDIDATES_SQL)
+        count = cur.rowcount
+        SharedClientCheck.objects.update_or_create(pk=1, defaults={
+            "checked_at": timezone.now(), "keys": count, "took_ms": int((time.perf_counter() - started) * 1000)})
+    return count
+
+
+def shared_keys_refresh_queue() -> None:
+    """Ask the worker for a fresh check (the broker's "Check again", or a first visit)."""
+    from .tasks import refresh_shared_clients
+
+    SharedClientCheck.objects.update_or_create(pk=1, defaults={"requested_at": timezone.now()})
+    transaction.on_commit(refresh_shared_clients.delay)
+
+
+def shared_check_get() -> SharedClientCheck | None:
+    return SharedClientCheck.objects.filter(pk=1).first()
 
 
 def _contacts(ids) -> dict[int, Contact]:
@@ -108,9 +152,9 @@ def shared_group_list(*, scope: OfficeScope, page: int = 1, page_size: int = PAG
     """One page of the groups in scope, ordered by kind (e-mail first) and key."""
     page = max(1, page)
     scope_sql, params = _scope_sql(scope)
-    sql = PAGE_SQL.format(email=_keyed("email_keys", "email", scope_sql), phone=_keyed("phone_keys", "phone", scope_sql))
+    sql = PAGE_SQL.format(email=_live("email", "email_keys", scope_sql), phone=_live("phone", "phone_keys", scope_sql))
     with connection.cursor() as cur:
-        cur.execute(sql, [*params, *params, page_size, (page - 1) * page_size])
+        cur.execute(sql, [*params, *params, *params, *params, page_size, (page - 1) * page_size])
         rows = cur.fetchall()
     if not rows and page > 1:
         return SharedPage(groups=[], total=0, number=page, pages=page)

@@ -25,3 +25,25 @@ class SharedClientIntended(models.Model):
     class Meta:
         indexes = [models.Index(fields=["kind", "key"], name="shared_intended_key")]
         verbose_name = "client held by two agents on purpose"
+
+
+class SharedClientKey(models.Model):
+    """A key (e-mail or phone) that contacts of two or more agents held at the last check: the page's candidates.
+    Refreshed as a whole by shared_clients.shared_keys_refresh (beat, or the broker's "Check again"); the page
+    checks each candidate against the contacts as they are now, through the GIN-indexed keys."""
+
+    kind = models.CharField(max_length=5, choices=SharedClientIntended.Kind.choices)
+    key = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="shared_key_unique")]
+
+
+class SharedClientCheck(models.Model):
+    """The one row saying when the candidates were last computed, and how long it took."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    keys = models.PositiveIntegerField(default=0)
+    took_ms = models.PositiveIntegerField(default=0)

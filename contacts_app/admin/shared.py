@@ -34,6 +34,11 @@ def shared_clients_view(model_admin, request):
     if request.method == "POST":
         if not may_resolve:
             raise PermissionDenied
+        if request.POST.get("resolve") == "refresh":
+            shared_clients.shared_keys_refresh_queue()
+            model_admin.message_user(request, "Checking every agent's contacts again; reload in a few seconds.",
+                                     messages.INFO)
+            return HttpResponseRedirect(reverse(f"admin:{URL_NAME}"))
         group = shared_clients.shared_group_get(scope=scope, kind=request.POST.get("kind", ""),
                                                 key=request.POST.get("key", ""))
         if group is None:
@@ -61,8 +66,12 @@ def shared_clients_view(model_admin, request):
             return HttpResponseRedirect(url)
         model_admin.message_user(request, "Choose mark as intended or a transfer.", messages.ERROR)
         return HttpResponseRedirect(url)
+    check = shared_clients.shared_check_get()
+    if check is None or check.checked_at is None and check.requested_at is None:
+        shared_clients.shared_keys_refresh_queue()  # the first visit ever: the worker checks the store
+        check = shared_clients.shared_check_get()
     page = shared_clients.shared_group_list(scope=scope, page=_int(request.GET.get("page"), 1))
     return TemplateResponse(request, "admin/contacts_app/shared_clients.html", {
         **model_admin.admin_site.each_context(request), "title": TITLE, "opts": model_admin.model._meta,
-        "page": page, "scope": scope, "may_resolve": may_resolve,
+        "page": page, "scope": scope, "may_resolve": may_resolve, "check": check,
     })

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from contacts_app import offboarding
+from contacts_app import offboarding, shared_clients
 from contacts_app.models import Contact, SharedClientIntended
 from contacts_app.sync import contacts_sync
 from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
@@ -48,6 +48,7 @@ def shared_world(fresh_sim, link_agent):
         fresh_sim.control("PATCH", f"/_sim/contacts/{c['Id']}", json={"PrimaryEmail": "max@shared.example"})
     for account in (alice, bob, dave):
         contacts_sync(account=account, full=True)
+    assert shared_clients.shared_keys_refresh() >= 2  # the background check (beat, or "Check again")
     return alice, bob, dave, same_office
 
 
@@ -57,7 +58,8 @@ def groups_on(page: str) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_broker_sees_only_clients_two_agents_of_their_office_hold_and_marks_one_as_intended(shared_world):
+def test_a_broker_sees_only_clients_two_agents_of_their_office_hold_and_marks_one_as_intended(shared_world, fresh_sim,
+                                                                                              link_agent):
     alice, bob, dave, (a, b) = shared_world
     rita = make_broker("rita", office_id=alice.office_id, office_name=alice.office_name)
     red = client_for(rita)
@@ -102,8 +104,18 @@ def test_a_broker_sees_only_clients_two_agents_of_their_office_hold_and_marks_on
     # Remembered: a resync does not bring it back.
     for account in (alice, bob):
         contacts_sync(account=account, full=True)
+    shared_clients.shared_keys_refresh()
     assert groups_on(red.get(PAGE).content.decode()) == []
+    assert "Last checked" in red.get(PAGE).content.decode()
     assert "Marked as held by several agents on purpose" in red.get("/admin/outbox/auditevent/").content.decode()
+    # A third agent's contact joining the key is a group the broker has not seen: it shows again.
+    carol = link_agent("carol")
+    c = sim_contacts(fresh_sim, carol)[0]
+    fresh_sim.control("PATCH", f"/_sim/contacts/{c['Id']}", json={"PrimaryEmail": "jo@shared.example"})
+    contacts_sync(account=carol, full=True)
+    shared_clients.shared_keys_refresh()
+    page = red.get(PAGE).content.decode()
+    assert groups_on(page) == ["jo@shared.example"] and "Carol Chen" in page
     # The agents' own pages are unchanged: alice never sees bob's contact.
     assert b["DisplayName"] not in client_for(alice.user).get("/contacts/?q=shared.example").content.decode()
 
