@@ -67,7 +67,7 @@ def fill(n: int):
     from django.db import connection
 
     from contacts_app.models import SparkAccount
-    from contacts_app.services import spark_account_link
+    from crm.agents.linking import spark_account_link
 
     if SparkAccount.objects.exists():
         reset_store()

@@ -147,3 +147,4 @@ class ContactActivity(models.Model):
 
 from .csv_models import CsvImport, CsvImportRow  # noqa: E402, F401 - the CSV import's models, registered with the app
 from .duplicate_models import DuplicateCheck, DuplicateDismissal, DuplicateGroup  # noqa: E402, F401 - the finder's
+from .shared_models import SharedClientCheck, SharedClientIntended, SharedClientKey  # noqa: E402, F401

@@ -68,12 +68,17 @@ def is_offboarding(job: BulkJob) -> bool:
 
 
 @transaction.atomic
-def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget, disable_login: bool = False) -> BulkJob:
+def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget, disable_login: bool = False,
+                      contact_ids: list[int] | None = None) -> BulkJob:
+    """Move the departing agent's whole book, or only `contact_ids` of it (a broker's shared client, one contact,
+    the same way: schedules read first and recreated for the new owner)."""
     if target.spark_user_id == departing.spark_user_id:
         raise WriteRefused("Choose another agent than the departing one.")
     admin_services.transfer_acting_account(owner=departing, target=target, prefer_mls_admin=True)  # refuses early
-    ids = list(Contact.objects.filter(owner=departing, pending_delete=False).order_by("pk")
-               .values_list("pk", flat=True))
+    book = Contact.objects.filter(owner=departing, pending_delete=False)
+    if contact_ids is not None:
+        book = book.filter(pk__in=contact_ids)
+    ids = list(book.order_by("pk").values_list("pk", flat=True))
     if not ids:
         raise WriteRefused(f"{departing.name} has no contacts in the store to move.")
     job = BulkJob.objects.create(

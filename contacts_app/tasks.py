@@ -115,3 +115,11 @@ def find_duplicates(account_id: int) -> str:
 @shared_task
 def sweep_duplicates() -> int:
     return duplicate_finder.duplicates_sweep()
+
+
+@shared_task(acks_late=True)
+def refresh_shared_clients() -> int:
+    """Beat (and the broker's "Check again"): the keys held by contacts of two or more agents."""
+    from .shared_clients import shared_keys_refresh
+
+    return shared_keys_refresh()

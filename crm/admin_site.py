@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
-from django.urls import URLPattern, include, path
+from django.urls import URLPattern, include, path, reverse
 
 # (section, [(app_label, object_name, name shown or None for the model's own)])
 SECTIONS: list[tuple[str, str, list[tuple[str, str, str | None]]]] = [
@@ -22,6 +22,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str, str | None]]]] = [
     ]),
     ("Contacts", "contacts", [
         ("contacts_app", "Contact", None),
+        ("contacts_app", "SharedClients", "Clients held by two or more agents"),
         ("outbox", "BulkJob", "Bulk jobs and offboarding"),
     ]),
     ("Changes sent to flexmls", "changes", [
@@ -94,6 +95,11 @@ class FlexAdminSite(AdminSite):
             return super().get_app_list(request, app_label)
         apps = self._build_app_dict(request)
         models = {(label, m["object_name"]): m for label, app in apps.items() for m in app["models"]}
+        contacts = models.get(("contacts_app", "Contact"))
+        if contacts is not None:  # a page of its own, not a model: whoever may view contacts may open it
+            models[("contacts_app", "SharedClients")] = {
+                **contacts, "object_name": "SharedClients", "add_url": None, "view_only": True,
+                "admin_url": reverse("admin:contacts_app_contact_shared", current_app=self.name)}
         sections = []
         for name, slug, wanted in SECTIONS:
             shown = []

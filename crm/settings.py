@@ -294,6 +294,11 @@ DUPLICATES_SWEEP_S = env_float("DUPLICATES_SWEEP_S", 60.0)
 DUPLICATES_SWEEP_BATCH = 200
 CELERY_BEAT_SCHEDULE["duplicates-sweep"] = {"task": "contacts_app.tasks.sweep_duplicates",
                                             "schedule": DUPLICATES_SWEEP_S, "options": {"expires": DUPLICATES_SWEEP_S}}
+# The broker's "Clients held by two or more agents": the keys two agents share are recomputed this often.
+SHARED_CLIENTS_REFRESH_S = env_int("SHARED_CLIENTS_REFRESH_S", 300, minimum=5)
+CELERY_BEAT_SCHEDULE["shared-clients-refresh"] = {"task": "contacts_app.tasks.refresh_shared_clients",
+                                                  "schedule": float(SHARED_CLIENTS_REFRESH_S),
+                                                  "options": {"expires": float(SHARED_CLIENTS_REFRESH_S)}}
 CELERY_BEAT_SCHEDULE["csv-import-sweep"] = {"task": "contacts_app.tasks.sweep_csv_imports",
                                             "schedule": float(OUTBOX_SWEEP_S)}
 # The agent directory (whom a contact may be transferred to) is refreshed from Spark this often, and after a sync

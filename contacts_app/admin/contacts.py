@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from crm.agents.models import SparkAccount
 
@@ -15,6 +16,8 @@ from ..models import Contact
 from ..selectors import BANDS
 from .agents import TargetForm
 from .base import ReadOnlyAdmin, _perm, _selected_ids
+from .shared import URL_NAME as SHARED_URL_NAME
+from .shared import shared_clients_view
 
 
 class OfficeFilter(admin.SimpleListFilter):
@@ -71,6 +74,13 @@ class ContactAdmin(ReadOnlyAdmin):
     exclude = ("search_text",)
     actions = ["transfer_contacts"]
     show_full_result_count = False
+
+    def get_urls(self):
+        return [
+            path("shared/", self.admin_site.admin_view(lambda request: shared_clients_view(self, request)),
+                 name=SHARED_URL_NAME),
+            *super().get_urls(),
+        ]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()[:200]

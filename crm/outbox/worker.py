@@ -197,13 +197,14 @@ def _settle_failure(write: SparkWrite, exc: Exception) -> str:
     if isinstance(exc, SparkAuthError):
         # The agent's link is broken (revoked, expired refresh): the write waits, it is not lost. Linking again
         # sends it; the banner asks the agent to reconnect.
-        spark_account_mark_broken(account=write.account, message=message)
         # Not counted as an attempt: the write waits for the agent to link again (the banner says so), it does
-        # not spin.
-        SparkWrite.objects.filter(pk=write.pk).update(
-            status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(minutes=10),
-            attempts=F("attempts") - 1, **fields
-        )
+        # not spin. One commit: whoever sees the link broken also sees the write waiting, not still sending.
+        with transaction.atomic():
+            SparkWrite.objects.filter(pk=write.pk).update(
+                status=SparkWrite.Status.QUEUED, next_attempt_at=now + dt.timedelta(minutes=10),
+                attempts=F("attempts") - 1, **fields
+            )
+            spark_account_mark_broken(account=write.account, message=message)
         return "waiting-for-link"
     rate_limited = isinstance(exc, SparkRateLimited)
     if spark is not None and spark.retryable and not rate_limited and write.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
