@@ -80,3 +80,19 @@ def test_preview_merge_undo_and_merge_again(demo_world, page, phone, screenshot)
     kept = sim_get(demo_world, a["Id"]).json()
     assert kept["HomeLocality"] == "West Fargo"
     assert {"Buyer", "Lake Cabin"} <= set(kept["Tags"])
+
+
+def test_a_refused_merge_deletes_nothing_and_says_why(demo_world, page, screenshot):
+    """The contact to keep is deleted in flexmls (by the agent, elsewhere) while the merge waits: the PUT is refused,
+    the other contact is not deleted, and the page says so with flexmls's reason."""
+    a, b = plant_pair(demo_world)
+    demo_world.login(page, "alice")
+    page.locator("#possible-duplicates").click()
+    wait_for_group(page, f"same e-mail {a['PrimaryEmail'].lower()}")
+    open_merge(page, a)
+    page.locator("#merge-submit").click()
+    expect(page.locator("#merge-state")).to_contain_text("waiting", timeout=WAIT)
+    assert demo_world.sim.control("DELETE", f"/_sim/contacts/{a['Id']}").status_code in (200, 204)
+    expect(page.locator("#merge-state")).to_contain_text("refused by flexmls, nothing was deleted", timeout=WAIT)
+    screenshot("merge-refused")
+    assert sim_get(demo_world, b["Id"]).status_code == 200  # the other is still in flexmls
