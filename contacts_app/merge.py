@@ -12,15 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.agents.models import SparkAccount
-from crm.outbox.models import AuditEvent, SparkWrite
-from crm.outbox.queue import WriteRefused, _actor_name, write_queue, write_record
+from crm.outbox.models import SparkWrite
+from crm.outbox.queue import WriteRefused, write_queue, write_record
 from crm.outbox.registry import Permanent
 from crm.spark import SparkClient
 from crm.spark.errors import SparkNotFound
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
-from .delivery import _fetch_contact, _has_other_open_writes, contact_write_state_refresh, store_contact_from_spark
-from .locks import contacts_lock, write_contact_lock
+from . import services
+from .delivery import _fetch_contact, _has_other_open_writes, store_contact_from_spark
+from .locks import contacts_lock
 from .models import Contact
 
 # The fields the agent picks per field (radio). PrimaryEmail comes with the survivor (the other's e-mails become
@@ -204,23 +205,10 @@ def contact_merge(*, account: SparkAccount, user, survivor_pk: int, other_pk: in
     return write
 
 
-@transaction.atomic
 def contact_merge_undo(*, account: SparkAccount, user, write: SparkWrite) -> bool:
     """Cancel a merge still inside its undo window: nothing was sent, both contacts stay as they were."""
-    write_contact_lock(write)
-    cancelled = SparkWrite.objects.filter(
-        pk=write.pk, account=account, kind=SparkWrite.Kind.MERGE, status=SparkWrite.Status.QUEUED, attempts=0
-    ).update(status=SparkWrite.Status.CANCELLED, updated_at=timezone.now())
-    if not cancelled:
-        return False
-    Contact.objects.filter(pk=write.payload.get("other_pk"), owner=account).update(pending_delete=False)
-    AuditEvent.objects.create(
-        actor=user, actor_name=_actor_name(user), source=SparkWrite.Source.PAGE, account=account,
-        contact_id=write.contact_id, contact_name=write.contact_name, write=write, action=SparkWrite.Kind.MERGE,
-        outcome=AuditEvent.Outcome.CANCELLED, message="Undone before it was sent",
-    )
-    transaction.on_commit(lambda: contact_write_state_refresh(write.contact_id))
-    return True
+    return services.write_undo(account=account, user=user, write=write, kind=SparkWrite.Kind.MERGE,
+                               hidden_pk=write.payload.get("other_pk"))
 
 
 def _same(name: str, wanted, got) -> bool:

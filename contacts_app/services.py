@@ -139,22 +139,29 @@ def contact_delete(*, account: SparkAccount, user, contact: Contact, source: str
 
 
 @transaction.atomic
-def contact_delete_undo(*, account: SparkAccount, user, write: SparkWrite) -> bool:
-    """Cancel a delete still inside its undo window. False if it has already gone out."""
+def write_undo(*, account: SparkAccount, user, write: SparkWrite, kind: str, hidden_pk: int | None) -> bool:
+    """Cancel a write of `kind` still inside its undo window (nothing was sent); the contact it hid (`hidden_pk`)
+    shows again. False if it has already gone out."""
     write_contact_lock(write)
     cancelled = SparkWrite.objects.filter(
-        pk=write.pk, account=account, kind=SparkWrite.Kind.DELETE, status=SparkWrite.Status.QUEUED, attempts=0
+        pk=write.pk, account=account, kind=kind, status=SparkWrite.Status.QUEUED, attempts=0
     ).update(status=SparkWrite.Status.CANCELLED, updated_at=timezone.now())
     if not cancelled:
         return False
-    Contact.objects.filter(pk=write.contact_id).update(pending_delete=False)
+    Contact.objects.filter(pk=hidden_pk, owner=account).update(pending_delete=False)
     AuditEvent.objects.create(
         actor=user, actor_name=_actor_name(user), source=SparkWrite.Source.PAGE, account=account,
-        contact_id=write.contact_id, contact_name=write.contact_name, write=write, action="delete",
+        contact_id=write.contact_id, contact_name=write.contact_name, write=write, action=kind,
         outcome=AuditEvent.Outcome.CANCELLED, message="Undone before it was sent",
     )
     transaction.on_commit(lambda: contact_write_state_refresh(write.contact_id))
     return True
+
+
+def contact_delete_undo(*, account: SparkAccount, user, write: SparkWrite) -> bool:
+    """Cancel a delete still inside its undo window. False if it has already gone out."""
+    return write_undo(account=account, user=user, write=write, kind=SparkWrite.Kind.DELETE,
+                      hidden_pk=write.contact_id)
 
 
 @transaction.atomic
