@@ -66,10 +66,12 @@ def private_redis():
 # -- no traceback in a worker's output (the log itself is scanned for the whole suite: tests/conftest.py) ----
 # What a worker prints when the test itself restarts the broker under it (the `private_redis` fixture), including
 # kombu failing inside Celery's own lost-connection handler (`on_connection_error_after_connected`: closing the dead
-# connection, kombu 5.x can raise AttributeError on its already-cleared connection info; the worker reconnects).
+# connection, or acking on it while stopping, kombu 5.x can raise AttributeError in `_connparams` on its
+# already-cleared connection info; the worker reconnects or exits cleanly).
 BROKER_LOST = re.compile(r"Connection to broker lost|Cannot connect to redis|redis\.exceptions\.ConnectionError|"
                          r"ConnectionRefusedError|ConnectionResetError|kombu\.exceptions\.OperationalError|"
-                         r"in on_connection_error_after_connected")
+                         r"in on_connection_error_after_connected|"
+                         r"kombu/transport/redis\.py\", line \d+, in _connparams")
 
 
 def traceback_blocks(lines: list[str]) -> list[str]:
