@@ -22,7 +22,8 @@ from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 from . import services
 from .delivery import _fetch_contact, _has_other_open_writes, store_contact_from_spark
 from .locks import contacts_lock
-from .models import Contact
+from .merge_carry import carry_over, carry_preview
+from .models import Contact, contact_merged
 
 # The fields the agent picks per field (radio). PrimaryEmail comes with the survivor (the other's e-mails become
 # its secondary e-mails: flexmls refuses one address as two contacts' primary); notes are joined, tags united.
@@ -139,9 +140,10 @@ def _limit_errors(changes: dict) -> list[str]:
 # -- blast radius: from our store, no call to Spark ----------------------------------------------------------
 
 
-def merge_blast_radius(other: Contact) -> dict:
-    """What the contact being removed has that a delete in flexmls loses, as the store knows it. Read through the
-    contact's own relations (news feeds and shared links point at the contact), so no other app is imported."""
+def merge_blast_radius(other: Contact, survivor: Contact | None = None) -> dict:
+    """What the contact being removed has that a delete in flexmls loses, as the store knows it, and (given the
+    survivor) which of its news feeds and schedules the merge carries over. Read through the contacts' own relations
+    (news feeds and shared links point at the contact), so no other app is imported."""
     feeds = []
     for feed in other.newsfeeds.all().order_by("name", "pk"):
         schedule = getattr(feed, "schedule", None) if hasattr(feed, "schedule") else None
@@ -149,7 +151,8 @@ def merge_blast_radius(other: Contact) -> dict:
     links = list(other.shared_links.all().order_by("-shared_at")[:50])
     activity = getattr(other, "activity", None) if hasattr(other, "activity") else None
     return {"feeds": feeds, "links": links, "activity": activity, "score": other.score,
-            "last_activity": _last_activity(activity)}
+            "last_activity": _last_activity(activity),
+            "carry": carry_preview(survivor, other) if survivor is not None else []}
 
 
 def _last_activity(activity) -> str:
@@ -241,6 +244,14 @@ def deliver_merge(client: SparkClient, write: SparkWrite) -> None:
                                                                   if name != "Tags" else record.tags)]
     if wrong:
         raise Permanent(f"flexmls did not keep {', '.join(sorted(wrong))}; nothing was deleted.")
+    if "carried" not in write.payload:
+        # Before the DELETE takes them: the other's news feeds and schedules, recreated on the survivor where
+        # possible. Kept on the write first, so a run after an unknown outcome does not do it twice.
+        carried = carry_over(client, survivor_spark_id=contact.spark_id, other_spark_id=write.payload["other_spark_id"],
+                             survivor_name=contact.display_name or "the contact kept")
+        if carried is not None:
+            write.payload = {**write.payload, "carried": carried}
+            SparkWrite.objects.filter(pk=write.pk).update(payload=write.payload)
     try:
         client.request("DELETE", f"/contacts/{write.payload['other_spark_id']}")
     except SparkNotFound:
@@ -248,6 +259,8 @@ def deliver_merge(client: SparkClient, write: SparkWrite) -> None:
     Contact.objects.filter(pk=write.payload.get("other_pk"), owner_id=write.account_id).delete()
     if not _has_other_open_writes(write):
         store_contact_from_spark(contact, record)
+    contact_merged.send(sender=Contact, account_id=write.account_id, survivor_spark_id=contact.spark_id,
+                        other_spark_id=write.payload["other_spark_id"])
 
 
 def merge_failed(write: SparkWrite) -> None:

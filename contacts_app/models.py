@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from crm.agents.models import SparkAccount, TimeStamped
@@ -14,6 +15,12 @@ from crm.agents.models import SparkAccount, TimeStamped
 # The rows of an agent's list: not waiting to be deleted, and not a create Spark refused (that one exists only
 # here, in Needs attention). selectors.contact_list filters by exactly this; the sort indexes hold only these rows.
 LIST_ROWS = Q(pending_delete=False) & ~Q(spark_id__isnull=True, write_state="failed")
+
+
+# Sent once a merge has gone through in flexmls (kwargs: account_id, survivor_spark_id, other_spark_id): the other
+# contact, and with it its news feeds, is gone; the survivor may have gained feeds carried over. Other apps keep
+# their own stores in step (news feeds: newsfeeds_app.tasks.refresh_after_merge).
+contact_merged = Signal()
 
 
 class Contact(TimeStamped):

@@ -96,7 +96,7 @@ def offboarding_start(*, user, departing: SparkAccount, target: TransferTarget, 
 # -- 1. reading and queueing ---------------------------------------------------------------------------------------
 
 
-def _schedule_attrs(s: ScheduleRecord) -> dict:
+def schedule_attrs(s: ScheduleRecord) -> dict:
     attrs = {"Frequency": s.frequency or None, "HoursOfDay": s.hours_of_day, "DaysOfWeek": s.days_of_week,
              "DaysOfMonth": s.days_of_month, "WebhookId": s.webhook_id}
     return {k: v for k, v in attrs.items() if v is not None}
@@ -118,10 +118,10 @@ def schedules_read(client, contact: Contact) -> dict | None:
     if not feeds:
         return None
     defaults = newsfeeds.default_schedule_list(client, contact_id=contact.spark_id)
-    entry = {"name": contact.display_name, "default": [_schedule_attrs(s) for s in defaults], "feeds": []}
+    entry = {"name": contact.display_name, "default": [schedule_attrs(s) for s in defaults], "feeds": []}
     for feed in feeds:
         own = newsfeeds.feed_schedule_list(client, feed.id, contact_id=contact.spark_id)
-        entry["feeds"].append({"id": feed.id, "name": feed.name, "schedules": [_schedule_attrs(s) for s in own]})
+        entry["feeds"].append({"id": feed.id, "name": feed.name, "schedules": [schedule_attrs(s) for s in own]})
     if not entry["default"] and not any(f["schedules"] for f in entry["feeds"]):
         return None
     return entry
@@ -191,10 +191,10 @@ def offboarding_prepare(*, job: BulkJob) -> int:
 
 
 def _same(existing: ScheduleRecord, wanted: dict) -> bool:
-    return _schedule_attrs(existing) == wanted
+    return schedule_attrs(existing) == wanted
 
 
-def _put_back(client, spark_id: str, wanted: dict, *, feed_id: str | None) -> str:
+def schedule_put_back(client, spark_id: str, wanted: dict, *, feed_id: str | None) -> str:
     """Make the new owner's schedule what it was; returns kept / restored / recreated."""
     if feed_id is None:
         existing = newsfeeds.default_schedule_list(client, contact_id=spark_id)
@@ -216,7 +216,7 @@ def _put_back(client, spark_id: str, wanted: dict, *, feed_id: str | None) -> st
     return "recreated"
 
 
-def _describe(wanted: dict) -> str:
+def schedule_describe(wanted: dict) -> str:
     freq = wanted.get("Frequency", "")
     parts = [freq] if freq else []
     if wanted.get("DaysOfWeek"):
@@ -242,14 +242,14 @@ def _schedule_results(entry: dict, write_status: str, client, owner_name: str, d
                  "message": f"Could not be read before the transfer: {entry['error']}"}]
     results = []
     for feed_id, what, wanted in items:
-        row = {**base, "what": f"{what} ({_describe(wanted)})", "ok": False}
+        row = {**base, "what": f"{what} ({schedule_describe(wanted)})", "ok": False}
         if write_status != SparkWrite.Status.CONFIRMED:
             row["message"] = f"Not recreated: the contact was not transferred; it stays with {departing_name}."
         elif client is None:
             row["message"] = f"Not recreated: {owner_name} has no working Spark link in the CRM to act with."
         else:
             try:
-                outcome = _put_back(client, spark_id, wanted, feed_id=feed_id)
+                outcome = schedule_put_back(client, spark_id, wanted, feed_id=feed_id)
                 row.update(ok=True, message=OUTCOME_TEXT[outcome])
             except SparkNotFound:
                 row["message"] = ("Not recreated: the news feed did not move to the new owner in Spark"

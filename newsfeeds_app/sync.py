@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from itertools import islice
 
 from django.core.cache import cache
 from django.db import transaction
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 RESOURCE = "newsfeeds"
 MAX_CONTACT_LOOKUPS = 500
+MAX_CONTACT_FEEDS = 200
 
 
 @dataclass
@@ -81,6 +83,22 @@ def _store_schedule(account: SparkAccount, feed: NewsFeed | None, records: list[
     return 1
 
 
+def _store_feed(account: SparkAccount, record: NewsFeedRecord, contact_spark_id: str, contact_pk: int | None,
+                schedules: list[ScheduleRecord], now) -> int:
+    feed, _ = NewsFeed.objects.update_or_create(
+        spark_id=record.id,
+        defaults={
+            "account": account, "name": record.name[:200],
+            "contact_id": contact_pk, "contact_spark_id": contact_spark_id,
+            "subscription_id": record.subscription.id if record.subscription else "",
+            "subscription_name": (record.subscription.name if record.subscription else "")[:200],
+            "active": record.active, "notifications_active": record.notifications_active,
+            "expires_on": record.expires_on, "last_event_at": record.last_event_at, "fetched_at": now,
+        },
+    )
+    return _store_schedule(account, feed, schedules)
+
+
 def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
     """Every feed of the agent with its contact and own schedule, and the agent's default schedule."""
     claim = sync_state_claim(account=account, resource=RESOURCE)
@@ -102,18 +120,8 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
             schedules = nf.feed_schedule_list(client, record.id, contact_id=contact_spark_id or None)
 
             def store(record=record, contact_spark_id=contact_spark_id, schedules=schedules) -> int:
-                feed, _ = NewsFeed.objects.update_or_create(
-                    spark_id=record.id,
-                    defaults={
-                        "account": account, "name": record.name[:200],
-                        "contact_id": known_contacts.get(contact_spark_id), "contact_spark_id": contact_spark_id,
-                        "subscription_id": record.subscription.id if record.subscription else "",
-                        "subscription_name": (record.subscription.name if record.subscription else "")[:200],
-                        "active": record.active, "notifications_active": record.notifications_active,
-                        "expires_on": record.expires_on, "last_event_at": record.last_event_at, "fetched_at": now,
-                    },
-                )
-                return _store_schedule(account, feed, schedules)
+                return _store_feed(account, record, contact_spark_id, known_contacts.get(contact_spark_id),
+                                   schedules, now)
 
             stored = store_or_skip(store, record_id=record.id, skipped=result.skipped,
                                    what=f"news feed of account {account.pk}")
@@ -145,6 +153,31 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
     finally:
         sync_state_release(state=state, token=token, reason=reason)
     return result
+
+
+def contact_newsfeeds_refresh(*, account: SparkAccount, contact_spark_id: str, gone_spark_id: str = "") -> int:
+    """One contact's feeds and their schedules, read through the contact form of the list (a few requests, not the
+    book): after a merge, the survivor's (it may have gained feeds carried over) — and the merged-away contact's
+    (`gone_spark_id`) are dropped: flexmls deleted them with it. Returns the feeds stored."""
+    now = timezone.now()
+    if gone_spark_id:
+        gone = NewsFeed.objects.filter(account=account, contact_spark_id=gone_spark_id)
+        gone.exclude(Q(schedule__last_write__status__in=SparkWrite.OPEN)).delete()
+    client = client_for_account(account)
+    try:
+        records = list(islice(iter_parsed(client, f"/contacts/{seg(contact_spark_id)}/newsfeeds",
+                                          NewsFeedRecord.from_api), MAX_CONTACT_FEEDS))
+    except SparkNotFound:
+        return 0
+    contact_pk = Contact.objects.filter(owner=account, spark_id=contact_spark_id).values_list("pk", flat=True).first()
+    stored = 0
+    for record in records:
+        schedules = nf.feed_schedule_list(client, record.id, contact_id=contact_spark_id)
+        skipped: list[tuple[str, str]] = []
+        if store_or_skip(lambda r=record, s=schedules: _store_feed(account, r, contact_spark_id, contact_pk, s, now),
+                         record_id=record.id, skipped=skipped, what=f"news feed of account {account.pk}") is not None:
+            stored += 1
+    return stored
 
 
 MAX_AGE = dt.timedelta(minutes=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
 from crm.agents.models import SparkAccount
 from crm.outbox.models import BulkJob
@@ -18,6 +19,20 @@ def sync_agent_newsfeeds(account_id: int) -> dict:
         return {"ran": False}
     result = sync.newsfeeds_sync(account=account)
     return {"ran": result.ran, "feeds": result.feeds, "schedules": result.schedules, "error": result.error}
+
+
+@shared_task(acks_late=True)
+def refresh_newsfeeds_after_merge(account_id: int, survivor_spark_id: str, other_spark_id: str) -> int:
+    account = SparkAccount.objects.filter(pk=account_id).first()
+    if account is None or account.link_status != SparkAccount.LinkStatus.LINKED:
+        return 0
+    return sync.contact_newsfeeds_refresh(account=account, contact_spark_id=survivor_spark_id,
+                                          gone_spark_id=other_spark_id)
+
+
+def refresh_after_merge(sender, *, account_id: int, survivor_spark_id: str, other_spark_id: str, **kwargs) -> None:
+    """contacts_app's `contact_merged`: bring the two contacts' feeds in the store in step, once committed."""
+    transaction.on_commit(lambda: refresh_newsfeeds_after_merge.delay(account_id, survivor_spark_id, other_spark_id))
 
 
 @shared_task

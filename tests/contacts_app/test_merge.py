@@ -170,3 +170,85 @@ def test_the_handler_runs_again_safely_after_an_unknown_outcome(fresh_sim, alice
     merge.deliver_merge(client, write)  # again: no error, same result
     kept = sim_contact(fresh_sim, a.spark_id)
     assert kept["HomeLocality"] == "West Fargo" and {t.lower() for t in kept["Tags"]} == {"buyer", "lake cabin"}
+
+
+def test_news_feeds_and_schedules_are_carried_over_to_the_survivor(fresh_sim, alice, celery_worker_proc):
+    """flexmls deletes the other's feeds with it: before the DELETE, a feed on a search the survivor does not follow
+    is recreated for the survivor with its own schedule; one the survivor follows already keeps the survivor's own
+    schedule (no second feed); a feed turned off is listed, not recreated; the other's default schedule is
+    recreated for a survivor that has none. The preview says so first, the merge's page after, and the store (the
+    survivor's page) shows the carried feed without a full sync."""
+    from crm.agents.spark import client_for_account
+    from crm.spark.resources import newsfeeds as nf
+    from crm.spark.resources.savedsearches import saved_search_list
+
+    a, b = pair(fresh_sim, alice)
+    api = client_for_account(alice, max_retries=0)
+    followed = {f["SavedSearchId"] for f in fresh_sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"]
+                if f["ContactId"] in (a.spark_id, b.spark_id)}
+    searches = [s.id for s in saved_search_list(api) if s.id not in followed][:3]
+    assert len(searches) == 3
+    lake = nf.newsfeed_create(api, {"Name": "Lake homes", "Subscription": {"Id": searches[0]}}, contact_id=b.spark_id)
+    nf.feed_schedule_create(api, lake, {"Frequency": "Scheduled", "DaysOfWeek": ["Monday"], "HoursOfDay": [9]},
+                            contact_id=b.spark_id)
+    both = nf.newsfeed_create(api, {"Name": "Condos (theirs)", "Subscription": {"Id": searches[1]}},
+                              contact_id=b.spark_id)
+    nf.feed_schedule_create(api, both, {"Frequency": "Instant"}, contact_id=b.spark_id)
+    off = nf.newsfeed_create(api, {"Name": "Old search", "Subscription": {"Id": searches[2]}}, contact_id=b.spark_id)
+    nf.newsfeed_update(api, off, {"Active": False})
+    their_default = nf.default_schedule_list(api, contact_id=b.spark_id)[0]  # made by Spark with their first feed
+    nf.default_schedule_update(api, their_default.id, {"Frequency": "Scheduled", "DaysOfWeek": ["Tuesday"],
+                                                       "HoursOfDay": [7]}, contact_id=b.spark_id)
+    mine = nf.newsfeed_create(api, {"Name": "Condos", "Subscription": {"Id": searches[1]}}, contact_id=a.spark_id)
+    nf.feed_schedule_create(api, mine, {"Frequency": "Scheduled", "DaysOfWeek": ["Friday"], "HoursOfDay": [17]},
+                            contact_id=a.spark_id)
+    nf.default_schedules_delete_all(api, contact_id=a.spark_id)  # the survivor has no default of its own
+    from newsfeeds_app.sync import contact_newsfeeds_refresh
+
+    for contact in (a, b):  # the store knows both contacts' feeds
+        contact_newsfeeds_refresh(account=alice, contact_spark_id=contact.spark_id)
+
+    client = client_for(alice)
+    preview = client.get(f"/contacts/merge/?a={a.pk}&b={b.pk}&survivor={a.pk}").content.decode()
+    assert escape(f"“Lake homes” (Scheduled schedule) — recreated for {a.display_name} with its schedule") \
+        in preview.replace("</span>", "").replace('<span class="ok">', "")
+    assert "already follows this search" in preview and "its own schedule is kept" in preview
+    assert "lost: it is turned off" in preview
+
+    resp = client.post("/contacts/merge/", {"a": a.pk, "b": b.pk, "survivor": a.pk})
+    write = SparkWrite.objects.get(kind="merge")
+    assert resp.status_code == 302
+    wait_for(settled(write), timeout=60, message="the merge to go out")
+    write.refresh_from_db()
+    assert write.status == "confirmed", write.spark_message
+
+    feeds = fresh_sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"]
+    assert not [f for f in feeds if f["ContactId"] == b.spark_id]  # deleted with the contact
+    kept = {f["SavedSearchId"]: f for f in feeds if f["ContactId"] == a.spark_id}
+    assert kept[searches[0]]["Name"] == "Lake homes"
+    assert kept[searches[1]]["Id"] == mine  # not a second feed on the same search
+    assert searches[2] not in kept  # turned off: not recreated
+    schedules = fresh_sim.control("GET", "/_sim/schedules").json()["schedules"]
+    on = {s["NewsfeedId"]: s for s in schedules if s.get("NewsfeedId")}
+    assert on[kept[searches[0]]["Id"]]["DaysOfWeek"] == ["Monday"] and on[kept[searches[0]]["Id"]]["HoursOfDay"] == [9]
+    assert on[mine]["DaysOfWeek"] == ["Friday"]  # the survivor's own schedule won
+    default = [s for s in schedules if not s.get("NewsfeedId") and s["Subject"] == ["contact", a.spark_id]]
+    assert [(d["Frequency"], d["DaysOfWeek"]) for d in default] == [("Scheduled", ["Tuesday"])]
+
+    rows = {r["what"]: r for r in write.payload["carried"]}
+    assert rows["“Old search” news feed"]["ok"] is False
+    assert all(r["ok"] for what, r in rows.items() if what != "“Old search” news feed"), rows
+    status = client.get(f"/contacts/merge/{write.pk}/").content.decode()
+    assert "Lake homes" in status and "it was turned off" in status
+
+    # The store follows without waiting for the beat's full sync: the carried feed is the survivor's.
+    wait_for(lambda: NewsFeed.objects.filter(contact=a, name="Lake homes", schedule__frequency="Scheduled").exists(),
+             timeout=30, message="the carried feed in the store")
+    assert not NewsFeed.objects.filter(contact_spark_id=b.spark_id).exists()
+    assert "Lake homes" in client.get(f"/contacts/{a.pk}/").content.decode()
+
+    # Run again (an unknown outcome): nothing is created twice.
+    before = len(fresh_sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"])
+    write.contact = Contact.objects.get(pk=a.pk)
+    merge.deliver_merge(api, write)
+    assert len(fresh_sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"]) == before

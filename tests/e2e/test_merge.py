@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, no_sideways_scroll
+from tests.e2e.journeys import revisit_until
 from tests.e2e.test_duplicates import group_of, wait_for_group
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -17,16 +18,24 @@ WAIT = 30_000
 
 
 def plant_pair(world) -> tuple[dict, dict]:
+    """The second contact follows a saved search in a news feed (seeded in flexmls) that the first does not."""
     owner = world.sim.account("alice")["user_id"]
     contacts = world.sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
-    with_email = [c for c in contacts if c.get("PrimaryEmail")]
-    a = with_email[0]
-    b = next(c for c in with_email[1:] if c["DisplayName"] != a["DisplayName"])
+    feeds = [f for f in world.sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"]
+             if f["OwnerId"] == owner and f["ContactId"] and f["Active"]]
+    b = next(c for c in contacts if any(f["ContactId"] == c["Id"] for f in feeds))
+    theirs = {f["SavedSearchId"] for f in feeds if f["ContactId"] == b["Id"]}
+    a = next(c for c in contacts if c.get("PrimaryEmail") and c["DisplayName"] != b["DisplayName"]
+             and not any(f["ContactId"] == c["Id"] and f["SavedSearchId"] in theirs for f in feeds))
     world.sim.control("PATCH", f"/_sim/contacts/{a['Id']}", json={"HomeLocality": "Fargo", "Tags": ["Buyer"]})
     world.sim.control("PATCH", f"/_sim/contacts/{b['Id']}",
                       json={"PrimaryEmail": a["PrimaryEmail"].upper(), "HomeLocality": "West Fargo",
                             "Tags": ["Lake Cabin"]})
     return a, b
+
+
+def feeds_of(world, spark_id: str) -> list[dict]:
+    return [f for f in world.sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"] if f["ContactId"] == spark_id]
 
 
 def sim_get(world, spark_id: str):
@@ -53,7 +62,13 @@ def test_preview_merge_undo_and_merge_again(demo_world, page, phone, screenshot)
     open_merge(page, a)
     expect(page.locator("#merge-tags")).to_contain_text("Lake Cabin")
     expect(page.locator("#merge-tags")).to_contain_text("Buyer")
-    expect(page.locator("#merge-radius")).to_contain_text("News feeds")
+    # The other's news feed (on a search the one kept does not follow) is carried over, not lost.
+    feed = next(f for f in feeds_of(demo_world, b["Id"]) if f["Active"])
+    if not page.locator("#radius-feeds .ok").count():  # the news feeds sync (beat) has not read it yet
+        revisit_until(page, page.url, "#radius-feeds .ok")
+        page.locator('tr[data-field="HomeLocality"] input[value="other"]').check()
+    expect(page.locator("#radius-feeds")).to_contain_text(feed["Name"])
+    expect(page.locator("#radius-feeds")).to_contain_text(f"recreated for {a['DisplayName']}")
     expect(page.locator("#radius-activity")).to_contain_text("score")
     screenshot("merge-desktop")
 
@@ -80,6 +95,13 @@ def test_preview_merge_undo_and_merge_again(demo_world, page, phone, screenshot)
     kept = sim_get(demo_world, a["Id"]).json()
     assert kept["HomeLocality"] == "West Fargo"
     assert {"Buyer", "Lake Cabin"} <= set(kept["Tags"])
+    # The news feed went on with the one kept: in flexmls, on the merge's page, and on the contact's page.
+    assert feed["SavedSearchId"] in {f["SavedSearchId"] for f in feeds_of(demo_world, a["Id"])}
+    expect(page.locator("#merge-carried-feeds")).to_contain_text(feed["Name"])
+    expect(page.locator("#merge-carried-feeds")).to_contain_text(f"Recreated for {a['DisplayName']}")
+    screenshot("merge-carried")
+    page.locator("#merge-status a[href^='/contacts/']").first.click()
+    revisit_until(page, page.url, f'main >> text="{feed["Name"]}"')  # the store reads the survivor's feeds anew
 
 
 def test_a_refused_merge_deletes_nothing_and_says_why(demo_world, page, screenshot):
