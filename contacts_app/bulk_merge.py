@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from crm.agents.models import SparkAccount
@@ -24,7 +25,8 @@ from crm.outbox.worker import claim_ttl
 
 from .duplicate_models import DuplicateGroup
 from .locks import contacts_lock
-from .merge import CHOSEN_FIELDS, _emails, _snapshot, _value, merge_plan
+from .merge import CHOSEN_FIELDS, _emails, _last_activity, _snapshot, _value, merge_plan, portal_login
+from .merge_carry import carry_preview
 from .models import LIST_ROWS, Contact
 
 MAX_GROUPS = 500
@@ -173,6 +175,37 @@ def _apply(contact: Contact, changes: dict) -> None:
         else:
             attributes[name] = value
     contact.attributes = attributes
+
+
+def group_previews(groups: list[list[Contact]]) -> list[dict]:
+    """The confirmation's blast radius, per group and per contact merged away, from the store (a few queries for
+    all groups): what the survivor takes from it (empty fields filled, tags added), which news feeds and schedules
+    are carried over, and what a delete in flexmls loses (shared links naming it, a portal login, its activity)."""
+    contacts = [c for g in groups for c in g]
+    prefetch_related_objects(contacts, "newsfeeds__schedule", "shared_links", "activity")
+    previews = []
+    for group in groups:
+        survivor = merged = copy.deepcopy(group[0])
+        others = []
+        for other in group[1:]:
+            keep = {name: "other" for name in CHOSEN_FIELDS if not _value(merged, name).strip()}
+            plan = merge_plan(merged, other, keep)
+            _apply(merged, plan.changes)
+            activity = getattr(other, "activity", None) if hasattr(other, "activity") else None
+            links = other.shared_links.all()
+            others.append({
+                "contact": other,
+                "fills": [f.label for f in plan.fields if f.keep == "other"],
+                "tags_added": [t for t in plan.tags if t.lower() not in {x.lower() for x in survivor.tags}],
+                "carry": carry_preview(group[0], other),
+                "links": len(links),
+                "portal": portal_login(other),
+                "score": other.score,
+                "last_activity": _last_activity(activity),
+                "errors": plan.errors,
+            })
+        previews.append({"survivor": group[0], "others": others, "ids": ",".join(str(c.pk) for c in group)})
+    return previews
 
 
 def obvious_summary(groups: list[list[Contact]]) -> dict:

@@ -155,6 +155,13 @@ def merge_blast_radius(other: Contact, survivor: Contact | None = None) -> dict:
             "carry": carry_preview(survivor, other) if survivor is not None else []}
 
 
+def portal_login(contact: Contact) -> str:
+    """The contact's portal login name, if the store has it."""
+    attrs = contact.attributes if isinstance(contact.attributes, dict) else {}
+    login = attrs.get("PortalLoginName")
+    return login if isinstance(login, str) else ""
+
+
 def _last_activity(activity) -> str:
     """The last day of the 30-day series with a score above nothing, if the store has it."""
     if activity is None or not isinstance(activity.daily, list):

@@ -124,6 +124,5 @@ def duplicates_merge_obvious(request, account):
         return redirect("contacts:job", pk=job.pk)
     groups = bulk_merge.obvious_groups(account=account)
     return render(request, "contacts_app/duplicates_merge.html",
-                  {"groups": [{"survivor": g[0], "others": g[1:], "ids": ",".join(str(c.pk) for c in g)}
-                              for g in groups],
+                  {"groups": bulk_merge.group_previews(groups),
                    "summary": bulk_merge.obvious_summary(groups), "rule": bulk_merge.SURVIVOR_RULE})
