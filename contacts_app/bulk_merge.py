@@ -1,12 +1,14 @@
 """Merging the obvious duplicate groups (every member has the same primary e-mail, case-insensitive) in one bulk job.
 
 The job (kind "merge") keeps the groups as the agent confirmed them, the survivor first. Its preparer makes one
-merge write per other member (the single merge's write and handler: PUT the survivor, then DELETE the other), with
-no undo window; a group of three gets two writes on the same survivor, sent in order (the outbox serialises writes
-per contact), each carrying everything merged into the survivor so far (so a later one is not sent, and fails with
-why, if an earlier one did not go through). The field rules are the single merge's, with
-no one to pick per field: the survivor's values win, its empty fields are filled from the other, tags united, notes
-joined, the other's e-mails become secondary. A group that changed since the agent confirmed it is skipped, with why.
+merge write per other member (the single merge's write and handler: PUT the survivor, then DELETE the other), held
+until the job's undo window ends (`params["undo_until"]`, settings.UNDO_WINDOW_S after the agent confirmed): until
+then "Undo all" (`bulk_merge_undo`) takes the whole job back, after it the merges not yet sent. A group of three gets
+two writes on the same survivor, sent in order (the outbox serialises writes per contact), each carrying everything
+merged into the survivor so far (so a later one is not sent, and fails with why, if an earlier one did not go
+through). The field rules are the single merge's, with no one to pick per field: the survivor's values win, its
+empty fields are filled from the other, tags united, notes joined, the other's e-mails become secondary. A group
+that changed since the agent confirmed it is skipped, with why.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from crm.agents.models import SparkAccount
-from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from crm.outbox.queue import WriteRefused, write_queue, write_record
 from crm.outbox.worker import claim_ttl
 
+from .delivery import contact_write_state_refresh
 from .duplicate_models import DuplicateGroup
 from .locks import contacts_lock
 from .merge import CHOSEN_FIELDS, _emails, _last_activity, _snapshot, _value, merge_plan, portal_login
@@ -76,8 +80,10 @@ def bulk_merge_start(*, account: SparkAccount, user, groups: list[list[int]]) ->
         raise WriteRefused("A contact is in two groups; check again and merge from the new list.")
     if Contact.objects.filter(owner=account, pk__in=ids).count() != len(ids):
         raise Contact.DoesNotExist
+    undo_until = timezone.now() + dt.timedelta(seconds=settings.UNDO_WINDOW_S)
     job = BulkJob.objects.create(account=account, created_by=user if user and user.is_authenticated else None,
-                                 kind=BulkJob.Kind.MERGE, params={"groups": groups}, contact_ids=ids,
+                                 kind=BulkJob.Kind.MERGE, contact_ids=ids,
+                                 params={"groups": groups, "undo_until": undo_until.isoformat()},
                                  total=sum(len(g) - 1 for g in groups), source="bulk")
     from crm.outbox.tasks import run_bulk_job
 
@@ -86,7 +92,9 @@ def bulk_merge_start(*, account: SparkAccount, user, groups: list[list[int]]) ->
 
 
 def merge_prepare(job: BulkJob) -> int:
-    """One transaction per group, so a group is prepared whole or not at all (safe to run again)."""
+    """One transaction per group, so a group is prepared whole or not at all (safe to run again). Each holds the
+    job's row (as the CSV import's chunks do): an undo waits for the group and then takes it back too, and no group
+    is prepared once the job is undone."""
     done = {w for w in job.writes.values_list("payload__other_pk", flat=True)}
     done |= {s["contact_id"] for s in job.params.get("skipped", [])}
     created = 0
@@ -94,10 +102,12 @@ def merge_prepare(job: BulkJob) -> int:
         if all(pk in done for pk in group[1:]):
             continue
         with transaction.atomic():
+            locked = BulkJob.objects.select_for_update(no_key=True).get(pk=job.pk)
+            if locked.status != BulkJob.Status.PREPARING:
+                return created  # undone (or stopped) meanwhile
             made, skipped = _group(job, group)
             created += made
             if skipped:
-                locked = BulkJob.objects.select_for_update().get(pk=job.pk)
                 locked.params = {**locked.params, "skipped": locked.params.get("skipped", []) + skipped}
                 locked.save(update_fields=["params"])
                 job.params = locked.params
@@ -105,6 +115,16 @@ def merge_prepare(job: BulkJob) -> int:
             claimed_until=timezone.now() + claim_ttl(), updated_at=timezone.now()
         )
     return created
+
+
+def _hold(job: BulkJob) -> tuple[dt.datetime | None, float]:
+    """When a write made now goes out, and in how many seconds: the end of the job's undo window, or at once."""
+    until = job.params.get("undo_until")
+    if not until:
+        return None, 0
+    until = dt.datetime.fromisoformat(until)
+    left = (until - timezone.now()).total_seconds()
+    return (until, left) if left > 0 else (None, 0)
 
 
 def _why_not(job: BulkJob, group: list[int], found: dict[int, Contact]) -> str:
@@ -147,6 +167,7 @@ def _group(job: BulkJob, group: list[int]) -> tuple[int, list[dict]]:
                             "reason": " ".join(plan.errors)})
             continue
         before = {"survivor": _snapshot(merged), "other": _snapshot(other)}
+        until, countdown = _hold(job)
         _apply(merged, plan.changes)
         changes = {**changes, **plan.changes}
         other.pending_delete = True
@@ -156,8 +177,9 @@ def _group(job: BulkJob, group: list[int]) -> tuple[int, list[dict]]:
             payload={"changes": changes, "other_spark_id": other.spark_id, "other_pk": other.pk,
                      "other_name": other.display_name, "after_merges": list(merged_before)},
             before=before, after={"survivor": _snapshot(merged), "other": "deleted"}, bulk_job=job,
+            next_attempt_at=until,
         )
-        write_queue(write)
+        write_queue(write, countdown=countdown)
         merged_before.append(other.pk)
         made += 1
     return made, skipped
@@ -209,6 +231,42 @@ def group_previews(groups: list[list[Contact]]) -> list[dict]:
 
 
 def obvious_summary(groups: list[list[Contact]]) -> dict:
+    """What the confirmation says: how many groups and contacts, how many merged away, the undo window's seconds."""
     return {"groups": len(groups), "contacts": sum(len(g) for g in groups),
-            "merged_away": sum(len(g) - 1 for g in groups)}
+            "merged_away": sum(len(g) - 1 for g in groups), "undo_s": settings.UNDO_WINDOW_S}
+
+
+@transaction.atomic
+def bulk_merge_undo(*, account: SparkAccount, user, job: BulkJob) -> int | None:
+    """Take back the job's merges not yet sent: all of them within its undo window, after it the ones still
+    waiting their turn (those sent stay merged). The contacts they hid show again, and no more groups are prepared.
+    Returns the merges taken back (None: not a bulk merge of the agent's, or it had finished)."""
+    # The job's row first, as the preparer takes it for each group: undo and preparation run one after the other.
+    locked = BulkJob.objects.select_for_update(no_key=True).filter(pk=job.pk, account=account).first()
+    if locked is None or locked.kind != BulkJob.Kind.MERGE or locked.status not in (
+            BulkJob.Status.PREPARING, BulkJob.Status.RUNNING):
+        return None
+    rows = list(SparkWrite.objects.select_for_update(no_key=True).filter(
+        bulk_job=locked, status=SparkWrite.Status.QUEUED, attempts=0,
+    ).values_list("pk", "contact_id", "contact_name", "payload__other_pk"))
+    if not rows and locked.status == BulkJob.Status.RUNNING:
+        return 0  # every merge is prepared and has gone out (or is going): nothing to take back, nothing changes
+    now = timezone.now()
+    SparkWrite.objects.filter(pk__in=[r[0] for r in rows], status=SparkWrite.Status.QUEUED, attempts=0).update(
+        status=SparkWrite.Status.CANCELLED, updated_at=now)
+    Contact.objects.filter(pk__in=[r[3] for r in rows if r[3]], owner=account).update(pending_delete=False)
+    actor = (user.get_full_name() or user.get_username()) if user else "Background job"
+    AuditEvent.objects.bulk_create([AuditEvent(
+        actor=user if user and user.is_authenticated else None, actor_name=actor, source=SparkWrite.Source.BULK,
+        account=account, contact_id=contact_id, contact_name=name, write_id=pk, action=SparkWrite.Kind.MERGE,
+        outcome=AuditEvent.Outcome.CANCELLED, message="The bulk merge was undone before this was sent",
+    ) for pk, contact_id, name, _ in rows])
+    survivors = {r[1] for r in rows if r[1]}
+    transaction.on_commit(lambda: [contact_write_state_refresh(c) for c in survivors])
+    BulkJob.objects.filter(pk=locked.pk).update(
+        status=BulkJob.Status.CANCELLED, claimed_until=None, finished_at=now, updated_at=now,
+        params={**locked.params, "taken_back": len(rows)},
+        total=SparkWrite.objects.filter(bulk_job=locked).exclude(status=SparkWrite.Status.CANCELLED).count()
+        + len(locked.params.get("skipped", [])))
+    return len(rows)
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("meta/", views.contacts_list_meta, name="list_meta"),
     path("bulk/", views.bulk_start, name="bulk"),
     path("jobs/<int:pk>/", views.bulk_job, name="job"),
+    path("jobs/<int:pk>/undo-merge/", views_merge.bulk_merge_undo, name="bulk_merge_undo"),
     path("import/", views_csv.import_upload, name="import"),
     path("import/<int:pk>/", views_csv.import_detail, name="import_detail"),
     path("import/<int:pk>/job/", views_csv.import_job, name="import_job"),

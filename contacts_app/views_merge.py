@@ -1,5 +1,6 @@
 """Merging two duplicates: the side-by-side page (survivor, a value per differing field, the blast-radius
-preview), queueing the merge, and the page that offers Undo until the merge goes to flexmls."""
+preview), queueing the merge, and the page that offers Undo until the merge goes to flexmls; undoing a bulk merge
+(its job page offers it)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.agents.guards import agent_required
-from crm.outbox.models import SparkWrite
+from crm.outbox.models import BulkJob, SparkWrite
 from crm.outbox.queue import WriteRefused
 
-from . import merge, selectors
+from . import bulk_merge, merge, selectors
 from .models import Contact
 
 
@@ -92,3 +94,25 @@ def merge_undo(request, account, pk: int):
     else:
         messages.error(request, "Too late to undo: the merge has already gone to flexmls.")
     return redirect("contacts:merge_status", pk=write.pk)
+
+
+@agent_required
+@require_POST
+def bulk_merge_undo(request, account, pk: int):
+    """"Undo all" within the job's undo window; after it, "Stop": the merges not yet sent are taken back."""
+    job = selectors.bulk_job_get_for_agent(account=account, pk=pk)
+    if job.kind != BulkJob.Kind.MERGE:
+        raise Http404("No such bulk merge")
+    taken = bulk_merge.bulk_merge_undo(account=account, user=request.user, job=job)
+    job.refresh_from_db(fields=["status"])
+    sent = job.writes.exclude(status=SparkWrite.Status.CANCELLED).count()
+    if taken is None:
+        messages.error(request, "Nothing to undo: this bulk merge has finished.")
+    elif job.status != BulkJob.Status.CANCELLED:
+        messages.error(request, "Too late to undo: every merge had already gone to flexmls.")
+    elif not sent:
+        messages.success(request, "Undone: nothing was sent to flexmls, and every contact is as it was.")
+    else:
+        messages.warning(request, f"Stopped: {taken} merge{pluralize(taken)} not yet sent taken back, and no more "
+                                  f"groups are merged; {sent} had already gone to flexmls and stay merged.")
+    return redirect("contacts:job", pk=job.pk)

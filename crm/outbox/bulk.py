@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,6 +116,7 @@ class BulkProgress:
     failed: int
     open: int
     skipped: int = 0
+    held_s: int = 0  # seconds left of the job's undo window, while its writes wait it out
 
     @property
     def finished(self) -> int:
@@ -135,10 +137,20 @@ def bulk_job_progress(*, job: BulkJob) -> BulkProgress:
         failed=Count("pk", filter=Q(status__in=[SparkWrite.Status.FAILED, SparkWrite.Status.DISCARDED])),
         open=Count("pk", filter=Q(status__in=SparkWrite.OPEN)),
     )
-    progress = BulkProgress(total=job.total, skipped=len(job.params.get("skipped", [])), **counts)
+    progress = BulkProgress(total=job.total, skipped=len(job.params.get("skipped", [])), held_s=_held_s(job),
+                            **counts)
     if progress.done and job.status not in (BulkJob.Status.DONE, BulkJob.Status.CANCELLED):
         BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.DONE, finished_at=timezone.now())
     return progress
+
+
+def _held_s(job: BulkJob) -> int:
+    """Seconds until the writes of a job with an undo window (`params["undo_until"]`, e.g. a bulk merge's) go out;
+    0 once it is over, or the job finished or was undone."""
+    until = job.params.get("undo_until")
+    if not until or job.status not in (BulkJob.Status.PREPARING, BulkJob.Status.RUNNING):
+        return 0
+    return max(0, math.ceil((dt.datetime.fromisoformat(until) - timezone.now()).total_seconds()))
 
 
 # Failures first (with Spark's message), then what is on its way, then what went through.

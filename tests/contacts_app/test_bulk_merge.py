@@ -1,11 +1,14 @@
 """Merging every obvious duplicate group (same primary e-mail) in one bulk job, against a real worker, PostgreSQL and
 sparksim: flexmls ends with one contact per group holding the united tags; a refused merge shows flexmls's reason and
 deletes nothing; a group that changed since the agent confirmed it is skipped with why; another agent's contacts
-are a 404."""
+are a 404. "Undo all" within the undo window takes the whole job back (nothing reaches flexmls); after everything
+was sent it changes nothing; no group is prepared after an undo."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 
 import pytest
 from django.test import Client
@@ -14,7 +17,7 @@ from contacts_app import bulk_merge
 from contacts_app.duplicate_finder import duplicates_recompute
 from contacts_app.models import Contact
 from contacts_app.sync import contacts_sync
-from crm.outbox.models import BulkJob, SparkWrite
+from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -182,3 +185,81 @@ def merge_deliver(client, write):
     from contacts_app.merge import deliver_merge
 
     deliver_merge(client, write)
+
+
+def test_undo_within_the_window_takes_back_the_whole_job(fresh_sim, alice, celery_worker_proc, settings):
+    settings.UNDO_WINDOW_S = 15  # long enough for the worker to prepare the job first, on a busy machine
+    planted = plant(fresh_sim, alice, [2, 3])
+    client = client_for(alice)
+    job = confirm_and_start(client)
+    until = dt.datetime.fromisoformat(job.params["undo_until"])
+    wait_for(lambda: BulkJob.objects.get(pk=job.pk).status == BulkJob.Status.RUNNING, timeout=30,
+             message="the bulk merge to be prepared")
+    writes = list(job.writes.all())
+    assert len(writes) >= 3 and all(w.status == "queued" and w.next_attempt_at == until for w in writes)
+    page = client.get(f"/contacts/jobs/{job.pk}/").content.decode()
+    assert 'id="bulk-merge-undo"' in page and "Undo all" in page and "more seconds" in page
+
+    resp = client.post(f"/contacts/jobs/{job.pk}/undo-merge/", follow=True)
+    assert resp.redirect_chain[-1][0] == f"/contacts/jobs/{job.pk}/"
+    page = resp.content.decode()
+    assert "Undone: nothing was sent" in page and "Undo all" not in page
+    assert "hx-trigger" not in page.split('id="job"', 1)[1].split(">", 1)[0]  # the job section stops polling
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.CANCELLED and job.finished_at and job.total == 0
+    assert set(job.writes.values_list("status", flat=True)) == {"cancelled"}
+    events = AuditEvent.objects.filter(write__bulk_job=job, outcome=AuditEvent.Outcome.CANCELLED)
+    assert events.count() == len(writes)
+    assert events.first().message == "The bulk merge was undone before this was sent"
+    members = [c for g in planted for c in g]
+    assert not Contact.objects.filter(pk__in=[c.pk for c in members], pending_delete=True).exists()
+
+    # Past the window the held deliveries fire and find nothing to send: flexmls still holds every contact.
+    time.sleep(max(0.0, (until - dt.datetime.now(dt.UTC)).total_seconds()) + 3)
+    assert all(in_sim(fresh_sim, c.spark_id) for c in members)
+    assert set(job.writes.values_list("status", flat=True)) == {"cancelled"}
+    assert Contact.objects.filter(pk__in=[c.pk for c in members]).count() == len(members)
+
+
+def test_undo_after_everything_was_sent_changes_nothing(fresh_sim, alice, celery_worker_proc, settings):
+    settings.UNDO_WINDOW_S = 0  # the writes go out at once
+    planted = plant(fresh_sim, alice, [2])
+    client = client_for(alice)
+    job = confirm_and_start(client)
+    wait_for(job_done(job), timeout=90, message="the bulk merge to finish")
+    assert job.writes.filter(status="confirmed").count() == job.total == 1
+    audit = AuditEvent.objects.count()
+    assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) == 0
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.RUNNING and job.total == 1 and AuditEvent.objects.count() == audit
+
+    page = client.get(f"/contacts/jobs/{job.pk}/").content.decode()  # reading it marks the job done
+    assert "finished" in page and 'id="bulk-merge-undo"' not in page
+    assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) is None
+    page = client.post(f"/contacts/jobs/{job.pk}/undo-merge/", follow=True).content.decode()
+    assert "Nothing to undo" in page
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.DONE and job.writes.get().status == "confirmed"
+    assert AuditEvent.objects.count() == audit
+    assert [in_sim(fresh_sim, c.spark_id) for c in planted[0]].count(True) == 1
+
+
+def test_no_group_is_prepared_after_an_undo(fresh_sim, alice, link_agent):
+    """Undone before the worker prepared anything (no worker here): the preparer, run by hand, makes no write."""
+    from crm.outbox.bulk import bulk_job_prepare
+
+    group, = plant(fresh_sim, alice, [2])
+    ordered = next(g for g in bulk_merge.obvious_groups(account=alice) if {c.pk for c in g} == {c.pk for c in group})
+    job = bulk_merge.bulk_merge_start(account=alice, user=alice.user, groups=[[c.pk for c in ordered]])
+    bob = link_agent("bob")
+    assert bulk_merge.bulk_merge_undo(account=bob, user=bob.user, job=job) is None  # not bob's job
+    assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) == 0
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.CANCELLED
+    assert bulk_merge.merge_prepare(job) == 0
+    assert bulk_job_prepare(job=job) == 0
+    assert not job.writes.exists()
+    assert not Contact.objects.filter(pk__in=[c.pk for c in group], pending_delete=True).exists()
+    assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) is None  # undone already
+    client = client_for(bob)
+    assert client.post(f"/contacts/jobs/{job.pk}/undo-merge/").status_code == 404

@@ -1,15 +1,16 @@
 """Merging every obvious group at once, from the state `make run` leaves: two pairs planted in flexmls (sparksim)
 share a primary e-mail (in other capitals); the duplicates page offers "Merge all obvious groups", the confirmation
 says how many groups and contacts, and the job page shows each merge done without a reload; flexmls then holds one
-contact per pair with both contacts' tags. At 390 px the confirmation does not scroll sideways. Only the page is
-driven."""
+contact per pair with both contacts' tags. At 390 px the confirmation does not scroll sideways. "Undo all" within the
+undo window takes the whole job back: nothing reaches flexmls, both contacts of each pair stay, and the job can be
+started again. Only the page is driven."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, no_sideways_scroll
+from tests.e2e.conftest import PHONE, no_sideways_scroll, search
 from tests.e2e.test_duplicates import wait_for_group
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -72,3 +73,53 @@ def test_merge_all_obvious_groups(demo_world, page, phone, screenshot):
         n = pairs.index((a, b))
         assert {f"Pair{n} kept", f"Pair{n} other"} <= tags
     screenshot("bulk-merge-job")
+
+
+def open_duplicates_and_confirm(page, pairs) -> None:
+    page.locator("#possible-duplicates").click()
+    for a, _ in pairs:
+        wait_for_group(page, f"same e-mail {a['PrimaryEmail'].lower()}")
+    page.locator("#merge-obvious").click()
+    expect(page.locator("#bulk-merge-rule")).to_contain_text("you can undo the whole job on the next page")
+
+
+def test_undo_all_within_the_window_then_merge_again(demo_world, page, phone, screenshot):
+    pairs = plant_pairs(demo_world)
+    demo_world.login(page, "alice")
+    open_duplicates_and_confirm(page, pairs)
+    page.locator("#bulk-merge-submit").click()
+    # The window is 3 s here: undo straight away, as the single merge's undo test does.
+    expect(page.locator("#bulk-merge-undo")).to_have_text("Undo all")
+    page.locator("#bulk-merge-undo").click()
+    expect(page.locator("#job-summary")).to_contain_text("Undone: nothing was sent", timeout=WAIT)
+    expect(page.locator("#job tbody")).to_contain_text("Undone")
+    expect(page.locator("#job")).not_to_have_attribute("hx-trigger", "every 1s")  # polling stopped
+    screenshot("bulk-merge-undone")
+    demo_world.login(phone, "alice")
+    phone.goto(page.url)
+    expect(phone.locator("#job-summary")).to_contain_text("Undone")
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("bulk-merge-undone-phone", phone)
+
+    page.wait_for_timeout(4000)  # past the window: nothing went to flexmls
+    for a, b in pairs:
+        assert sim_get(demo_world, a["Id"]).status_code == 200 and sim_get(demo_world, b["Id"]).status_code == 200
+    page.locator("nav >> text=Contacts").click()
+    for a, b in pairs:
+        search(page, a["PrimaryEmail"].lower())
+        expect(page.locator("#results")).to_contain_text(a["DisplayName"])
+        expect(page.locator("#results")).to_contain_text(b["DisplayName"])
+    search(page, "")
+
+    # Merge them after all: this time the job goes through (the first test covers what flexmls then holds).
+    open_duplicates_and_confirm(page, pairs)
+    page.locator("#bulk-merge-submit").click()
+    phone.goto(page.url)  # the job page at 390 px, its undo notice showing while the window lasts
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("bulk-merge-window-phone", phone)
+    expect(page.locator("#job-summary")).to_contain_text("finished", timeout=WAIT)
+    expect(page.locator("#job-summary")).not_to_contain_text("failed")
+    expect(page.locator("#bulk-merge-window")).to_have_count(0)
+    for a, b in pairs:
+        assert [sim_get(demo_world, c["Id"]).status_code for c in (a, b)].count(200) == 1
+    screenshot("bulk-merge-after-undo-job")
