@@ -207,23 +207,25 @@ def group_previews(groups: list[list[Contact]]) -> list[dict]:
     prefetch_related_objects(contacts, "newsfeeds__schedule", "shared_links", "activity")
     previews = []
     for group in groups:
-        survivor = merged = copy.deepcopy(group[0])
+        merged = copy.deepcopy(group[0])  # the survivor as it will be after each merge of the group
         others = []
         for other in group[1:]:
             keep = {name: "other" for name in CHOSEN_FIELDS if not _value(merged, name).strip()}
             plan = merge_plan(merged, other, keep)
+            had = {t.lower() for t in merged.tags}
             _apply(merged, plan.changes)
             activity = getattr(other, "activity", None) if hasattr(other, "activity") else None
-            links = other.shared_links.all()
+            links = len(other.shared_links.all())
+            last = _last_activity(activity)
+            lost = [f"{links} shared link{'s' if links != 1 else ''} naming them" if links else "",
+                    f"portal login “{portal_login(other)}”" if portal_login(other) else "",
+                    f"activity score {other.score}" + (f" (last active {last})" if last else "") if other.score else ""]
             others.append({
                 "contact": other,
                 "fills": [f.label for f in plan.fields if f.keep == "other"],
-                "tags_added": [t for t in plan.tags if t.lower() not in {x.lower() for x in survivor.tags}],
+                "tags_added": [t for t in plan.tags if t.lower() not in had],
                 "carry": carry_preview(group[0], other),
-                "links": len(links),
-                "portal": portal_login(other),
-                "score": other.score,
-                "last_activity": _last_activity(activity),
+                "lost": [x for x in lost if x],
                 "errors": plan.errors,
             })
         previews.append({"survivor": group[0], "others": others, "ids": ",".join(str(c.pk) for c in group)})

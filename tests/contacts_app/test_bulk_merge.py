@@ -263,3 +263,35 @@ def test_no_group_is_prepared_after_an_undo(fresh_sim, alice, link_agent):
     assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) is None  # undone already
     client = client_for(bob)
     assert client.post(f"/contacts/jobs/{job.pk}/undo-merge/").status_code == 404
+
+
+def test_the_confirmation_shows_each_groups_blast_radius(fresh_sim, alice, django_assert_max_num_queries):
+    """Before anything is sent, per contact merged away: what the one kept takes (empty fields filled, tags added),
+    its news feeds (carried over, or lost when turned off), and what a delete loses (shared links naming it, a portal
+    login, its activity score). Read from the store in a bounded number of queries, however many groups."""
+    from newsfeeds_app.models import NewsFeed, Schedule
+    from sharing_app.models import SharedLink
+
+    groups = plant(fresh_sim, alice, [2, 2, 3])
+    kept_first, other = bulk_merge.obvious_groups(account=alice)[0][:2]
+    Contact.objects.filter(pk=other.pk).update(score=42, attributes={**other.attributes, "PortalLoginName": "pp42"})
+    feed = NewsFeed.objects.create(account=alice, spark_id="F-bulk-1", name="Lake homes", contact=other,
+                                   subscription_id="S-lake")
+    Schedule.objects.create(account=alice, feed=feed, frequency="Scheduled")
+    NewsFeed.objects.create(account=alice, spark_id="F-bulk-2", name="Old search", contact=other,
+                            subscription_id="S-old", active=False)
+    SharedLink.objects.create(account=alice, kind="search", search_name="Cabins").contacts.add(other)
+
+    client = client_for(alice)
+    client.get("/contacts/duplicates/")  # logged in and the session made, before counting
+    with django_assert_max_num_queries(20):
+        page = client.get("/contacts/duplicates/merge-obvious/").content.decode()
+    assert page.count('class="wrap bulk-merge-group"') == 3
+    body = " ".join(page.split())
+    assert f"{other.display_name}:" in body
+    assert "“Lake homes” (Scheduled schedule) <span class=\"ok\">recreated for" in body
+    assert "“Old search” <span class=\"bad\">lost: it is turned off" in body
+    assert "1 shared link naming them, portal login “pp42”, activity score 42" in body
+    assert f"adds tag {other.tags[0]}" in body  # each planted contact has its own tag
+    assert kept_first.pk == int(re.findall(r'name="group" value="(\d+),', page)[0])
+    assert sum(len(g) for g in groups) == 7

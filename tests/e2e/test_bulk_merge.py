@@ -54,6 +54,8 @@ def test_merge_all_obvious_groups(demo_world, page, phone, screenshot):
     for a, _ in pairs:
         expect(page.locator("#bulk-merge-groups")).to_contain_text(a["PrimaryEmail"].lower(), ignore_case=True)
     expect(page.locator("#bulk-merge-rule")).to_contain_text("most details filled in")
+    for n in range(len(pairs)):  # per group, what the one kept takes from the other (the blast radius)
+        expect(page.locator("#bulk-merge-groups .bulk-merge-radius")).to_contain_text([f"adds tag Pair{n}"])
     screenshot("bulk-merge-confirm")
 
     demo_world.login(phone, "alice")
