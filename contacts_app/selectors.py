@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models import BooleanField, Case, F, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -17,6 +17,7 @@ from crm.agents.models import SparkAccount, SyncState
 from crm.outbox.models import AuditEvent, BulkJob, SparkWrite
 from crm.safeinput import storable_text
 
+from .duplicates import email_key
 from .fields import FIELD_LABELS
 from .models import LIST_ROWS, Contact
 
@@ -217,22 +218,17 @@ def contact_with_activity_get_for_agent(*, account: SparkAccount, pk: int) -> Co
 
 
 def contact_with_email(*, account: SparkAccount, email: str, exclude_pk: int | None = None) -> Contact | None:
-    """The agent's contact that already has this e-mail, as its primary or a secondary address (any case)."""
-    key = email.strip().lower()
+    """The agent's contact that already has this e-mail, as its primary or a secondary address (any case): the
+    duplicates finder's matcher (`Contact.email_keys`, kept by the database, GIN-indexed)."""
+    key = email_key(email)
     if not key:
         return None
-    qs = Contact.objects.filter(owner=account, pending_delete=False).exclude(
+    qs = Contact.objects.filter(owner=account, pending_delete=False, email_keys__contains=[key]).exclude(
         spark_id__isnull=True, write_state=Contact.WriteState.FAILED)
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
-    secondary = (
-        "CASE WHEN jsonb_typeof(contacts_app_contact.attributes->'SecondaryEmails') = 'array' THEN EXISTS ("
-        "SELECT 1 FROM jsonb_array_elements_text(contacts_app_contact.attributes->'SecondaryEmails') AS e "
-        "WHERE lower(e) = %s) ELSE false END"
-    )
-    return (qs.filter(primary_email__iexact=key).order_by("display_name", "id").first()
-            or qs.annotate(has_email=RawSQL(secondary, [key], output_field=BooleanField()))  # noqa: S611 - fixed SQL, the e-mail is a parameter
-            .filter(has_email=True).order_by("display_name", "id").first())
+    # Whose primary e-mail it is first, then whose secondary.
+    return qs.order_by(Case(When(primary_email__iexact=key, then=0), default=1), "display_name", "id").first()
 
 
 def contact_gone_note(*, account: SparkAccount, pk) -> SparkWrite | None:
