@@ -25,6 +25,7 @@ urlpatterns = [
     path("merge/", views_merge.merge_pair, name="merge"),
     path("merge/<int:pk>/", views_merge.merge_status, name="merge_status"),
     path("merge/<int:pk>/undo/", views_merge.merge_undo, name="merge_undo"),
+    path("<int:pk>/merge-with/", views_merge.merge_with, name="merge_with"),
     path("export/", views_csv.export_list, name="export"),
     path("export/selection/", views_csv.export_selection, name="export_selection"),
     path("<int:pk>/", views.contact_detail, name="detail"),

@@ -18,7 +18,8 @@ from crm.outbox.models import BulkJob, SparkWrite
 from crm.outbox.queue import WriteRefused
 
 from . import bulk_merge, merge, selectors
-from .models import Contact
+from .duplicate_models import DuplicateGroup
+from .models import LIST_ROWS, Contact
 
 
 def _pk(value) -> int:
@@ -67,6 +68,33 @@ def merge_pair(request, account):
         "swap_url": reverse("contacts:merge") + "?" + urlencode({"a": a, "b": b, "survivor": other.pk}),
     }
     return render(request, "contacts_app/merge.html", context, status=422 if error else 200)
+
+
+MERGE_WITH_RESULTS = 20
+
+
+@agent_required
+@require_http_methods(["GET"])
+def merge_with(request, account, pk: int):
+    """"Merge with…" from a contact's page, for the duplicates the finder cannot see (another e-mail, a maiden name):
+    the finder's suggestions for this contact, and the list's own search over the agent's contacts to pick the other
+    one. Picking one opens the side-by-side merge with this contact kept."""
+    contact = _visible(account, pk)
+    query = selectors.ContactQuery.from_params({"q": request.GET.get("q", "")})
+    results = []
+    if query.q.strip():
+        results = list(selectors.contact_list(account=account, query=query).exclude(pk=contact.pk)
+                       .only("pk", "display_name", "primary_email", "primary_phone")[:MERGE_WITH_RESULTS + 1])
+    context = {"contact": contact, "q": query.q, "results": results[:MERGE_WITH_RESULTS],
+               "more": len(results) > MERGE_WITH_RESULTS}
+    if request.htmx:
+        return render(request, "contacts_app/merge_with.html#results", context)
+    groups = DuplicateGroup.objects.filter(account=account, contact_ids__contains=[contact.pk]).order_by("-best")[:5]
+    reasons = {i: g.reasons for g in groups for i in g.contact_ids if i != contact.pk}
+    suggested = Contact.objects.filter(LIST_ROWS, owner=account, pk__in=list(reasons)).only(
+        "pk", "display_name", "primary_email", "primary_phone").order_by("display_name", "pk")
+    context["suggested"] = [(c, reasons[c.pk]) for c in suggested]
+    return render(request, "contacts_app/merge_with.html", context)
 
 
 @agent_required

@@ -252,3 +252,33 @@ def test_news_feeds_and_schedules_are_carried_over_to_the_survivor(fresh_sim, al
     write.contact = Contact.objects.get(pk=a.pk)
     merge.deliver_merge(api, write)
     assert len(fresh_sim.control("GET", "/_sim/newsfeeds").json()["newsfeeds"]) == before
+
+
+def test_merge_with_from_a_contacts_page_finds_the_other_by_search(fresh_sim, alice):
+    """For duplicates the finder cannot see: "Merge with…" on the contact's page searches the agent's own contacts
+    (never the contact itself, never another agent's), and a pick opens the side-by-side merge with this one kept."""
+    a, b = Contact.objects.filter(owner=alice).exclude(spark_id=None).order_by("pk")[:2]
+    client = client_for(alice)
+    assert f"/contacts/{a.pk}/merge-with/" in client.get(f"/contacts/{a.pk}/").content.decode()
+    page = client.get(f"/contacts/{a.pk}/merge-with/", {"q": b.display_name}).content.decode()
+    assert escape(b.display_name) in page
+    assert f"/contacts/merge/?a={a.pk}&amp;b={b.pk}&amp;survivor={a.pk}" in page
+    assert f"b={a.pk}&amp;" not in page  # never itself
+    fragment = client.get(f"/contacts/{a.pk}/merge-with/", {"q": b.display_name}, HTTP_HX_REQUEST="true")
+    assert fragment.content.decode().lstrip().startswith('<div id="merge-with-results">')
+    none = client.get(f"/contacts/{a.pk}/merge-with/", {"q": "zzqx-nobody"}).content.decode()
+    assert "None of your contacts matches" in none
+    assert client.get(f"/contacts/{a.pk}/merge-with/", {"q": "\x00" * 5000}).status_code in (200, 400)
+    merge_page = client.get(f"/contacts/merge/?a={a.pk}&b={b.pk}&survivor={a.pk}")
+    assert merge_page.status_code == 200 and "Merge two contacts" in merge_page.content.decode()
+
+
+def test_merge_with_never_shows_another_agents_contacts(fresh_sim, alice, link_agent):
+    bob = link_agent("bob")
+    contacts_sync(account=bob, full=True)
+    mine = Contact.objects.filter(owner=alice).exclude(spark_id=None).first()
+    theirs = Contact.objects.filter(owner=bob).exclude(spark_id=None).first()
+    client = client_for(alice)
+    assert client.get(f"/contacts/{theirs.pk}/merge-with/").status_code == 404
+    page = client.get(f"/contacts/{mine.pk}/merge-with/", {"q": theirs.display_name}).content.decode()
+    assert f"b={theirs.pk}&amp;" not in page

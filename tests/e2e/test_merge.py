@@ -118,3 +118,33 @@ def test_a_refused_merge_deletes_nothing_and_says_why(demo_world, page, screensh
     expect(page.locator("#merge-state")).to_contain_text("refused by flexmls, nothing was deleted", timeout=WAIT)
     screenshot("merge-refused")
     assert sim_get(demo_world, b["Id"]).status_code == 200  # the other is still in flexmls
+
+
+def test_merge_with_from_the_contact_page(demo_world, page, phone, screenshot):
+    """Duplicates the finder cannot see (another e-mail, a new last name): from the contact's page, "Merge with…",
+    type part of the other's name (results come as you type, no reload), pick them, and the side-by-side merge opens
+    with this contact kept. At 390 px nothing scrolls sideways."""
+    owner = demo_world.sim.account("alice")["user_id"]
+    contacts = demo_world.sim.control("GET", f"/_sim/contacts?owner={owner}").json()["contacts"]
+    a = contacts[0]
+    b = next(c for c in contacts[1:] if c["DisplayName"].split()[0] != a["DisplayName"].split()[0])
+    demo_world.login(page, "alice")
+    page.locator("#q").fill(a["DisplayName"])
+    page.locator("#results a", has_text=a["DisplayName"]).first.click()
+    page.locator("#merge-with-link").click()
+    expect(page.locator("h1")).to_contain_text(f"Merge {a['DisplayName']} with")
+    page.locator("#merge-with-q").fill(b["DisplayName"][:-1])
+    pick = page.locator("#merge-with-results .merge-with-pick", has_text=b["DisplayName"])
+    expect(pick).to_be_visible(timeout=WAIT)
+    screenshot("merge-with")
+
+    demo_world.login(phone, "alice")
+    phone.goto(page.url)
+    expect(phone.locator("#merge-with-results")).to_contain_text(b["DisplayName"])
+    assert no_sideways_scroll(phone) <= PHONE["width"]
+    screenshot("merge-with-phone", phone)
+
+    pick.click()
+    expect(page.locator("h1")).to_have_text("Merge two contacts")
+    expect(page.locator(".merge-kept")).to_contain_text(a["DisplayName"])
+    expect(page.locator("#merge-other-name")).to_have_text(b["DisplayName"])
