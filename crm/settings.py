@@ -219,7 +219,6 @@ SPARK_OAUTH_AUTHORIZE_URL = env_str("SPARK_OAUTH_AUTHORIZE_URL", SPARK_API_BASE 
 
 # How often the store is refreshed from Spark.
 SYNC_INTERVAL_S = env_int("SYNC_INTERVAL_S", 120, minimum=5)
-SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 25, minimum=1)
 CONTACTS_PAGE_SIZE = 50
 
 # --- Celery ---------------------------------------------------------------------------------
