@@ -29,7 +29,7 @@ from crm.outbox.worker import claim_ttl
 from .delivery import contact_write_state_refresh
 from .duplicate_models import DuplicateGroup
 from .locks import contacts_lock
-from .merge import CHOSEN_FIELDS, _emails, _last_activity, _snapshot, _value, merge_plan, portal_login
+from .merge import CHOSEN_FIELDS, _emails, _last_activity, _snapshot, _value, merge_plan, portal_account
 from .merge_carry import carry_preview
 from .models import LIST_ROWS, Contact
 
@@ -218,7 +218,7 @@ def group_previews(groups: list[list[Contact]]) -> list[dict]:
             links = len(other.shared_links.all())
             last = _last_activity(activity)
             lost = [f"{links} shared link{'s' if links != 1 else ''} naming them" if links else "",
-                    f"portal login “{portal_login(other)}”" if portal_login(other) else "",
+                    f"portal account {portal}" if (portal := portal_account(other)) else "",
                     f"activity score {other.score}" + (f" (last active {last})" if last else "") if other.score else ""]
             others.append({
                 "contact": other,

@@ -15,6 +15,7 @@ from crm.spark import SparkClient
 from crm.spark.errors import SparkConflict, SparkNotFound
 from crm.spark.records import ContactRecord, parse_timestamp
 
+from .fields import CONTACT_EXPAND
 from .models import Contact, build_search_text
 
 # Spark's timestamps are whole seconds and its clock is not ours: a contact created up to this long before our
@@ -59,7 +60,7 @@ def store_contact_from_spark(contact: Contact, record: ContactRecord) -> None:
 
 
 def _fetch_contact(client: SparkClient, spark_id: str) -> ContactRecord:
-    resp = client.request("GET", f"/contacts/{spark_id}", params={"_expand": "Activity"})
+    resp = client.request("GET", f"/contacts/{spark_id}", params={"_expand": CONTACT_EXPAND})
     return ContactRecord.from_api(resp.results[0])
 
 

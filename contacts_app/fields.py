@@ -21,3 +21,8 @@ FIELD_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Note", [("Note", "Note")]),
 ]
 FIELD_LABELS = {name: label for _, fields in FIELD_GROUPS for name, label in fields}
+
+
+# What the store asks Spark to add to a contact: its activity score, and its portal account (login name, enabled,
+# last login; VowActive: logged in within the past 30 days) — what a merge or a delete would lose.
+CONTACT_EXPAND = "Activity,Portal,VowActive,VowEnabled"

@@ -155,11 +155,26 @@ def merge_blast_radius(other: Contact, survivor: Contact | None = None) -> dict:
             "carry": carry_preview(survivor, other) if survivor is not None else []}
 
 
-def portal_login(contact: Contact) -> str:
-    """The contact's portal login name, if the store has it."""
+def portal_account(contact: Contact) -> str | None:
+    """The contact's portal account as the store knows it (the sync reads it with CONTACT_EXPAND): "" when it has
+    none, None when the store does not know, else the login and whether it was used in the last 30 days."""
     attrs = contact.attributes if isinstance(contact.attributes, dict) else {}
-    login = attrs.get("PortalLoginName")
-    return login if isinstance(login, str) else ""
+    portal = attrs.get("Portal") if isinstance(attrs.get("Portal"), dict) else None
+    login = (portal or {}).get("LoginName") or attrs.get("PortalLoginName")
+    login = login if isinstance(login, str) else ""
+    if portal is None and not login:
+        return "" if attrs.get("VowExists") is False or "Portal" in attrs else None
+    enabled = (portal or {}).get("Enabled", attrs.get("VowEnabled"))
+    if attrs.get("VowActive") is True:
+        state = "logged in within the last 30 days"
+    elif enabled is False:
+        state = "disabled"
+    elif "VowActive" in attrs:
+        state = "not logged in within the last 30 days"
+    else:
+        state = ""
+    name = f"“{login}”" if login else "an account"
+    return f"{name}, {state}" if state else name
 
 
 def _last_activity(activity) -> str:

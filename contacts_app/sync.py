@@ -24,6 +24,7 @@ from crm.spark import SparkError, iter_pages
 from crm.spark.errors import SparkAuthError
 from crm.spark.records import ContactRecord, ListingRecord, clean_text, parse_int
 
+from .fields import CONTACT_EXPAND
 from .models import Contact, ContactActivity, build_search_text
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def contacts_sync(*, account: SparkAccount, full: bool | None = None) -> SyncRes
     reason = WORKER_STOPPED
     try:
         client = client_for_account(account)
-        params: dict[str, str] = {"_expand": "Activity"}
+        params: dict[str, str] = {"_expand": CONTACT_EXPAND}
         if not full and state.cursor:
             overlap = CURSOR_OVERLAP if timezone.now() - state.cursor < CURSOR_SETTLED else dt.timedelta(0)
             since = (state.cursor - overlap).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

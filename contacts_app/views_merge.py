@@ -64,7 +64,7 @@ def merge_pair(request, account):
     plan = merge.merge_plan(survivor, other, keep)
     context = {
         "a": first, "b": second, "pair": (first, second), "plan": plan, "error": error or " ".join(plan.errors),
-        "radius": merge.merge_blast_radius(other, survivor), "portal": merge.portal_login(other), "undo_s": settings.UNDO_WINDOW_S,
+        "radius": merge.merge_blast_radius(other, survivor), "portal": merge.portal_account(other), "undo_s": settings.UNDO_WINDOW_S,
         "swap_url": reverse("contacts:merge") + "?" + urlencode({"a": a, "b": b, "survivor": other.pk}),
     }
     return render(request, "contacts_app/merge.html", context, status=422 if error else 200)

@@ -274,7 +274,8 @@ def test_the_confirmation_shows_each_groups_blast_radius(fresh_sim, alice, djang
 
     groups = plant(fresh_sim, alice, [2, 2, 3])
     kept_first, other = bulk_merge.obvious_groups(account=alice)[0][:2]
-    Contact.objects.filter(pk=other.pk).update(score=42, attributes={**other.attributes, "PortalLoginName": "pp42"})
+    Contact.objects.filter(pk=other.pk).update(score=42, attributes={
+        **other.attributes, "Portal": {"LoginName": "pp42", "Enabled": True}, "VowActive": True})
     feed = NewsFeed.objects.create(account=alice, spark_id="F-bulk-1", name="Lake homes", contact=other,
                                    subscription_id="S-lake")
     Schedule.objects.create(account=alice, feed=feed, frequency="Scheduled")
@@ -291,7 +292,8 @@ def test_the_confirmation_shows_each_groups_blast_radius(fresh_sim, alice, djang
     assert f"{other.display_name}:" in body
     assert "“Lake homes” (Scheduled schedule) <span class=\"ok\">recreated for" in body
     assert "“Old search” <span class=\"bad\">lost: it is turned off" in body
-    assert "1 shared link naming them, portal login “pp42”, activity score 42" in body
+    assert ("1 shared link naming them, portal account “pp42”, logged in within the last 30 days, activity score 42"
+            in body)
     assert f"adds tag {other.tags[0]}" in body  # each planted contact has its own tag
     assert kept_first.pk == int(re.findall(r'name="group" value="(\d+),', page)[0])
     assert sum(len(g) for g in groups) == 7

@@ -282,3 +282,21 @@ def test_merge_with_never_shows_another_agents_contacts(fresh_sim, alice, link_a
     assert client.get(f"/contacts/{theirs.pk}/merge-with/").status_code == 404
     page = client.get(f"/contacts/{mine.pk}/merge-with/", {"q": theirs.display_name}).content.decode()
     assert f"b={theirs.pk}&amp;" not in page
+
+
+def test_the_preview_says_whether_the_other_has_a_portal_account_used_lately(fresh_sim, alice):
+    """The sync reads each contact's portal account (Portal, VowActive, VowEnabled expansions), so the blast radius
+    says from the store whether the contact removed has one, and whether it was used in the last 30 days."""
+    with_portal = [c for c in Contact.objects.filter(owner=alice).exclude(spark_id=None)
+                   if isinstance(c.attributes.get("Portal"), dict)]
+    without = Contact.objects.filter(owner=alice, attributes__Portal=None).exclude(spark_id=None).first()
+    assert with_portal and without is not None
+    other = with_portal[0]
+    client = client_for(alice)
+    page = client.get(f"/contacts/merge/?a={without.pk}&b={other.pk}&survivor={without.pk}").content.decode()
+    login = other.attributes["Portal"]["LoginName"]
+    used = "logged in within the last 30 days" if other.attributes.get("VowActive") else (
+        "disabled" if other.attributes["Portal"].get("Enabled") is False else "not logged in within the last 30 days")
+    assert f"“{escape(login)}”, {used} — lost" in page
+    page = client.get(f"/contacts/merge/?a={other.pk}&b={without.pk}&survivor={other.pk}").content.decode()
+    assert 'id="radius-portal">Portal account: none</li>' in page
