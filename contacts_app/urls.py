@@ -1,17 +1,19 @@
 from django.urls import path
 
-from . import views, views_csv, views_duplicates, views_merge
+from crm.agents import views as link_views
+
+from . import views, views_bulk, views_csv, views_duplicates, views_live, views_merge, views_writes
 
 app_name = "contacts"
 urlpatterns = [
     path("", views.contacts_list, name="list"),
     path("new/", views.contact_create, name="create"),
-    path("link/", views.link_start, name="link"),
-    path("link/callback/", views.link_callback, name="link_callback"),
-    path("attention/", views.attention, name="attention"),
-    path("meta/", views.contacts_list_meta, name="list_meta"),
-    path("bulk/", views.bulk_start, name="bulk"),
-    path("jobs/<int:pk>/", views.bulk_job, name="job"),
+    path("link/", link_views.link_start, name="link"),
+    path("link/callback/", link_views.link_callback, name="link_callback"),
+    path("attention/", views_writes.attention, name="attention"),
+    path("meta/", views_live.contacts_list_meta, name="list_meta"),
+    path("bulk/", views_bulk.bulk_start, name="bulk"),
+    path("jobs/<int:pk>/", views_bulk.bulk_job, name="job"),
     path("jobs/<int:pk>/undo-merge/", views_merge.bulk_merge_undo, name="bulk_merge_undo"),
     path("import/", views_csv.import_upload, name="import"),
     path("import/<int:pk>/", views_csv.import_detail, name="import_detail"),
@@ -29,16 +31,16 @@ urlpatterns = [
     path("export/", views_csv.export_list, name="export"),
     path("export/selection/", views_csv.export_selection, name="export_selection"),
     path("<int:pk>/", views.contact_detail, name="detail"),
-    path("<int:pk>/row/", views.contact_row, name="row"),
-    path("<int:pk>/live/", views.contact_live, name="live"),
+    path("<int:pk>/row/", views_live.contact_row, name="row"),
+    path("<int:pk>/live/", views_live.contact_live, name="live"),
     path("<int:pk>/activity/", views.contact_activity, name="activity"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
-    path("<int:pk>/delete/", views.contact_delete, name="delete"),
-    path("<int:pk>/tags/add/", views.contact_tag_add, name="tag_add"),
-    path("<int:pk>/tags/remove/", views.contact_tag_remove, name="tag_remove"),
-    path("<int:pk>/transfer/", views.contact_transfer, name="transfer"),
-    path("<int:pk>/connect/", views.contact_connect, name="connect"),
-    path("changes/<int:pk>/retry/", views.write_retry, name="write_retry"),
-    path("changes/<int:pk>/discard/", views.write_discard, name="write_discard"),
-    path("changes/<int:pk>/undo/", views.write_undo, name="write_undo"),
+    path("<int:pk>/delete/", views_writes.contact_delete, name="delete"),
+    path("<int:pk>/tags/add/", views_writes.contact_tag_add, name="tag_add"),
+    path("<int:pk>/tags/remove/", views_writes.contact_tag_remove, name="tag_remove"),
+    path("<int:pk>/transfer/", views_writes.contact_transfer, name="transfer"),
+    path("<int:pk>/connect/", views_writes.contact_connect, name="connect"),
+    path("changes/<int:pk>/retry/", views_writes.write_retry, name="write_retry"),
+    path("changes/<int:pk>/discard/", views_writes.write_discard, name="write_discard"),
+    path("changes/<int:pk>/undo/", views_writes.write_undo, name="write_undo"),
 ]

@@ -21,6 +21,6 @@ urlpatterns = [
 ]
 
 # Error pages in the app's layout (a transferred or deleted contact's old page says where it went).
-handler403 = "contacts_app.views.permission_denied"
-handler404 = "contacts_app.views.page_not_found"
-handler500 = "contacts_app.views.server_error"
+handler403 = "contacts_app.views_site.permission_denied"
+handler404 = "contacts_app.views_site.page_not_found"
+handler500 = "contacts_app.views_site.server_error"

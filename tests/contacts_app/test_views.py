@@ -8,7 +8,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from contacts_app import selectors, views
+from contacts_app import selectors, views_site
 from contacts_app.forms import ContactForm
 from contacts_app.models import Contact
 from contacts_app.selectors import ContactQuery
@@ -176,7 +176,7 @@ def test_a_deleted_contacts_old_page_says_so(alice):
 
 def test_the_500_page_renders_without_a_request_context():
     request = RequestFactory().get("/contacts/")  # no user, no session: the middleware may not have run
-    resp = views.server_error(request)
+    resp = views_site.server_error(request)
     html = resp.content.decode()
     assert resp.status_code == 500 and "Something went wrong" in html and 'class="topbar"' in html
 
@@ -184,7 +184,7 @@ def test_the_500_page_renders_without_a_request_context():
 def test_the_403_page_keeps_the_layout(alice):
     request = RequestFactory().get("/admin/")
     request.user = alice.user
-    resp = views.permission_denied(request)
+    resp = views_site.permission_denied(request)
     assert resp.status_code == 403 and "You can't open this page" in resp.content.decode()
 
 
