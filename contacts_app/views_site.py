@@ -40,7 +40,3 @@ def server_error(request):
     except Exception:
         html = template.render({})
     return HttpResponse(html, status=500)
-
-
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")

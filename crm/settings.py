@@ -136,6 +136,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- HTTPS (on by default in production; a development run is plain HTTP) ------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer checks health over plain HTTP inside the network
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEVELOPMENT)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEVELOPMENT)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEVELOPMENT else 31_536_000, minimum=0)

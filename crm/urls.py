@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from crm.health import healthz
 from crm.login_form import LoginForm
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("newsfeeds/", include("newsfeeds_app.urls")),
     path("sharing/", include("sharing_app.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
 
 # Error pages in the app's layout (a transferred or deleted contact's old page says where it went).
