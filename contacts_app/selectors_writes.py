@@ -16,15 +16,16 @@ from .models import Contact
 
 
 def contact_gone_note(*, account: SparkAccount, pk) -> SparkWrite | None:
-    """The confirmed transfer or delete by which this agent's contact `pk` left them (None if it never was theirs)."""
+    """The confirmed transfer, delete or merge by which this agent's contact `pk` left them (None if it never was
+    theirs). A merge's write is the survivor's: `payload["other_pk"]` is the contact merged away."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         return None
-    return (SparkWrite.objects.filter(account=account, status=SparkWrite.Status.CONFIRMED,
-                                      kind__in=[SparkWrite.Kind.TRANSFER, SparkWrite.Kind.DELETE],
-                                      payload__contact_pk=pk)
-            .order_by("-confirmed_at", "-id").first())
+    confirmed = SparkWrite.objects.filter(account=account, status=SparkWrite.Status.CONFIRMED)
+    gone = (confirmed.filter(kind__in=[SparkWrite.Kind.TRANSFER, SparkWrite.Kind.DELETE], payload__contact_pk=pk)
+            | confirmed.filter(kind=SparkWrite.Kind.MERGE, payload__other_pk=pk))
+    return gone.order_by("-confirmed_at", "-id").first()
 
 
 def write_get_for_agent(*, account: SparkAccount, pk: int) -> SparkWrite:

@@ -1,4 +1,4 @@
-"""Site-wide pages in the app's layout: the error pages (crm/urls.py's handler403/404/500) and the health check."""
+"""Site-wide pages in the app's layout: the error pages (crm/urls.py's handler403/404/500)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from . import selectors_writes
 
 
 def page_not_found(request, exception=None):
-    """404 in the app's layout. A contact this agent transferred or deleted says where it went, and when."""
+    """404 in the app's layout. A contact this agent transferred, deleted or merged says where it went, and when."""
     context = {"gone": None}
     match = getattr(request, "resolver_match", None)
     user = getattr(request, "user", None)

@@ -97,6 +97,9 @@ def test_merge_puts_the_survivor_then_deletes_the_other(fresh_sim, alice, celery
     assert event.before["other"]["spark_id"] == b.spark_id and event.before["survivor"]["HomeLocality"] == "Fargo"
     assert event.after["survivor"]["HomeLocality"] == "West Fargo"
     assert client.get(f"/contacts/merge/{write.pk}/").content.decode().count("done") >= 1
+    gone = client.get(f"/contacts/{b.pk}/")  # an old link, or another tab, to the contact merged away
+    assert gone.status_code == 404
+    assert "was merged into" in gone.content.decode() and f'href="/contacts/{a.pk}/"' in gone.content.decode()
 
 
 def test_undo_within_the_window_sends_nothing(fresh_sim, alice, celery_worker_proc):

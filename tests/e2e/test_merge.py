@@ -89,6 +89,7 @@ def test_preview_merge_undo_and_merge_again(demo_world, page, phone, screenshot)
     # Merge again: flexmls holds one contact, with the chosen city and both contacts' tags.
     page.locator("#merge-again").click()
     open_merge(page, a, from_duplicates=False)
+    other_url = page.locator(".dupe-member:not(.merge-kept) h2 a").get_attribute("href")
     page.locator("#merge-submit").click()
     expect(page.locator("#merge-state")).to_contain_text("done", timeout=WAIT)
     assert sim_get(demo_world, b["Id"]).status_code == 404
@@ -102,6 +103,13 @@ def test_preview_merge_undo_and_merge_again(demo_world, page, phone, screenshot)
     screenshot("merge-carried")
     page.locator("#merge-status a[href^='/contacts/']").first.click()
     revisit_until(page, page.url, f'main >> text="{feed["Name"]}"')  # the store reads the survivor's feeds anew
+
+    # A tab still open on the contact merged away says where it went, and leads there.
+    page.goto(demo_world.url + other_url)
+    expect(page.locator("#gone-note")).to_contain_text(f"was merged into {a['DisplayName']}")
+    screenshot("merge-gone")
+    page.locator("#gone-merged-into").click()
+    expect(page.locator("h1")).to_contain_text(a["DisplayName"])
 
 
 def test_a_refused_merge_deletes_nothing_and_says_why(demo_world, page, screenshot):
