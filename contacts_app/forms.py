@@ -16,6 +16,7 @@ from crm.agents.models import AgentDirectoryEntry
 from crm.spark.records import CONTACT_WRITABLE_LIMITS, TAG_MAX_LENGTH
 
 from . import selectors
+from .duplicates import PHONE_FIELDS, phone_key
 from .fields import FIELD_GROUPS, FIELD_LABELS  # noqa: F401 - the form's fields, named where views look
 
 
@@ -36,6 +37,7 @@ class ContactForm(forms.Form):
         self.account = account
         self.contact = contact
         self.duplicate = None
+        self.same_phone = None  # (the contact, the phone as typed): a warning the agent may save past
         for name, label in FIELD_LABELS.items():
             limit = CONTACT_WRITABLE_LIMITS[name]
             if name == "PrimaryEmail":
@@ -63,7 +65,29 @@ class ContactForm(forms.Form):
                                                           exclude_pk=self.contact.pk if self.contact else None)
             if self.duplicate is not None:
                 self.add_error("PrimaryEmail", f"{self.duplicate.display_name} already has this e-mail.")
+        if self.account is not None and not self.errors and not self.data.get("same_phone_ok"):
+            self._warn_same_phone(data)
         return data
+
+    def _warn_same_phone(self, data) -> None:
+        """A phone another of the agent's contacts has (the duplicates finder's matcher): a warning, not a refusal
+        (two people may share a home phone) — "Save anyway" sends the form again with `same_phone_ok`. On an edit,
+        only a phone the contact did not have already."""
+        own = set(self.contact.phone_keys or []) if self.contact is not None else set()
+        typed = {}
+        for name in PHONE_FIELDS:
+            value = data.get(name)
+            if isinstance(value, str) and (key := phone_key(value)) and key not in own:
+                typed.setdefault(key, value)
+        if not typed:
+            return
+        match = selectors.contact_with_phone(account=self.account, keys=list(typed),
+                                             exclude_pk=self.contact.pk if self.contact else None)
+        if match is not None:
+            key = next(k for k in typed if k in (match.phone_keys or []))
+            self.same_phone = (match, typed[key])
+            self.add_error(None, f"{match.display_name} already has the phone {typed[key]}. Is this the same "
+                                 "person?")
 
     def groups(self):
         return [(title, [self[name] for name, _ in fields]) for title, fields in FIELD_GROUPS]

@@ -239,6 +239,25 @@ def contact_with_email(*, account: SparkAccount, email: str, exclude_pk: int | N
     return qs.order_by(Case(When(primary_email__iexact=key, then=0), default=1), "display_name", "id").first()
 
 
+PLACEHOLDER_KEY_HOLDERS = 25  # a phone more contacts than this share is an office's or a placeholder (the finder's rule)
+
+
+def contact_with_phone(*, account: SparkAccount, keys: list[str], exclude_pk: int | None = None) -> Contact | None:
+    """The agent's contact that already has one of these phones (`duplicates.phone_key`s: the last 10 digits), by
+    `Contact.phone_keys` (kept by the database, GIN-indexed); a phone shared by more than PLACEHOLDER_KEY_HOLDERS
+    contacts is not a match."""
+    qs = Contact.objects.filter(owner=account, pending_delete=False).exclude(
+        spark_id__isnull=True, write_state=Contact.WriteState.FAILED)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    for key in keys[:10]:
+        holders = list(qs.filter(phone_keys__contains=[key]).order_by("display_name", "id")
+                       .only("pk", "display_name", "phone_keys")[:PLACEHOLDER_KEY_HOLDERS + 1])
+        if holders and len(holders) <= PLACEHOLDER_KEY_HOLDERS:
+            return holders[0]
+    return None
+
+
 def sync_state_get(*, account: SparkAccount, resource: str = "contacts") -> SyncState | None:
     return SyncState.objects.filter(account=account, resource=resource).first()
 

@@ -211,3 +211,31 @@ def test_instant_drops_hours_and_days_left_ticked():
     assert form.choice.is_instant and not form.choice.has_timing
     scheduled = ScheduleForm({"default-frequency": "Scheduled", "default-hours": ["8"]}, prefix="default")
     assert scheduled.is_valid() and scheduled.choice.hours == (8,)
+
+
+def test_a_phone_another_contact_has_is_a_warning_the_agent_may_save_past(alice):
+    """Prevention with the finder's matcher: a phone (any format, last 10 digits) another of the agent's contacts
+    has asks "is this the same person?" with a link to them; "Create anyway" creates it. An edit that keeps the
+    contact's own phone is not asked; an office number many contacts share is not a match."""
+    paula = contact(alice, "Paula Park", "paula@example.com", primary_phone="701-555-0142")
+    client = Client()
+    client.force_login(alice.user)
+    form = {"DisplayName": "Paula P.", "MobilePhoneNumber": "+1 (701) 555-0142"}
+    resp = client.post("/contacts/new/", form)
+    page = resp.content.decode()
+    assert resp.status_code == 422
+    assert "Paula Park already has the phone +1 (701) 555-0142. Is this the same person?" in page
+    assert f'href="/contacts/{paula.pk}/" id="same-phone-link"' in page and 'id="same-phone-save"' in page
+    assert not Contact.objects.filter(display_name="Paula P.").exists()
+    resp = client.post("/contacts/new/", {**form, "same_phone_ok": "1"})
+    assert resp.status_code == 302
+    created = Contact.objects.get(display_name="Paula P.")
+    assert created.attributes["MobilePhoneNumber"] == "+1 (701) 555-0142"  # nothing of the warning sent along
+
+    resp = client.post(f"/contacts/{paula.pk}/edit/", {"DisplayName": "Paula Parks", "PrimaryPhoneNumber":
+                                                       "701-555-0142", "PrimaryEmail": "paula@example.com"})
+    assert resp.status_code == 302  # its own phone, kept: no question
+
+    for n in range(26):
+        contact(alice, f"Office {n}", f"office{n}@example.com", primary_phone="701-555-9000")
+    assert client.post("/contacts/new/", {"DisplayName": "New", "PrimaryPhoneNumber": "7015559000"}).status_code == 302

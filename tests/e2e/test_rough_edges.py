@@ -53,6 +53,42 @@ def test_a_duplicate_email_is_caught_in_the_form_with_a_link_to_the_contact(demo
     assert content_width(phone) <= PHONE["width"]
 
 
+def test_a_phone_another_contact_has_asks_before_creating_and_create_anyway_goes_through(demo_world, page, phone,
+                                                                                        screenshot):
+    """Two people can share a home phone, so a known phone (typed in another format) is a question, not a refusal:
+    the form names the contact who has it, with a link; Enter keeps asking; "Create anyway" creates the contact."""
+    demo_world.login(page, "alice")
+    list_loaded(page)
+    row = page.locator("tr.contact-row").filter(has=page.locator("td.phone", has_text="-")).first
+    name, number = row.locator("td.name a").inner_text().strip(), row.locator("td.phone").inner_text().strip()
+    digits = "".join(ch for ch in number if ch.isdigit())[-10:]
+    typed = f"({digits[:3]}) {digits[3:6]} {digits[6:]}"
+
+    page.get_by_role("link", name="New contact").click()
+    page.fill("input[name=DisplayName]", "Housemate Test")
+    page.fill("input[name=HomePhoneNumber]", typed)
+    page.get_by_role("button", name="Create contact").click()
+    expect(page.locator("#same-phone")).to_contain_text(f"{name} already has the phone {typed}. Is this the same")
+    expect(page.locator("#same-phone-link")).to_have_text(f"Open {name}")
+    screenshot("rough-same-phone")
+    page.press("input[name=HomePhoneNumber]", "Enter")  # the form's own button: still asked, nothing created
+    expect(page.locator("#same-phone")).to_be_visible()
+    assert not SparkWrite.objects.exists()
+
+    demo_world.login(phone, "alice")
+    phone.goto(demo_world.url + "/contacts/new/")
+    phone.fill("input[name=DisplayName]", "Housemate Test")
+    phone.fill("input[name=HomePhoneNumber]", typed)
+    phone.press("input[name=HomePhoneNumber]", "Enter")
+    expect(phone.locator("#same-phone-save")).to_be_visible()
+    screenshot("rough-same-phone-phone", phone)
+    assert content_width(phone) <= PHONE["width"]
+
+    page.locator("#same-phone-save").click()
+    expect(page.locator("h1")).to_contain_text("Housemate Test")
+    expect(page.locator("main")).to_contain_text(typed)
+
+
 def test_a_create_flexmls_refuses_offers_no_retry_stays_out_of_the_list_and_discards_to_the_list(
         demo_world, page, screenshot):
     demo_world.login(page, "alice")
