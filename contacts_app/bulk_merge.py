@@ -238,6 +238,16 @@ def obvious_summary(groups: list[list[Contact]]) -> dict:
             "merged_away": sum(len(g) - 1 for g in groups), "undo_s": settings.UNDO_WINDOW_S}
 
 
+def _never_prepared(job: BulkJob) -> list[dict]:
+    """The merges of the confirmed groups an undo stopped before they were prepared (shown as undone too)."""
+    prepared = set(job.writes.values_list("payload__other_pk", flat=True))
+    prepared |= {s["contact_id"] for s in job.params.get("skipped", [])}
+    pairs = [(g[0], pk) for g in job.params.get("groups", []) for pk in g[1:] if pk not in prepared]
+    names = dict(Contact.objects.filter(owner=job.account_id, pk__in={i for pair in pairs for i in pair})
+                 .values_list("pk", "display_name"))
+    return [{"contact_id": pk, "name": _label(names.get(pk, ""), names.get(kept, ""))} for kept, pk in pairs]
+
+
 @transaction.atomic
 def bulk_merge_undo(*, account: SparkAccount, user, job: BulkJob) -> int | None:
     """Take back the job's merges not yet sent: all of them within its undo window, after it the ones still
@@ -265,10 +275,11 @@ def bulk_merge_undo(*, account: SparkAccount, user, job: BulkJob) -> int | None:
     ) for pk, contact_id, name, _ in rows])
     survivors = {r[1] for r in rows if r[1]}
     transaction.on_commit(lambda: [contact_write_state_refresh(c) for c in survivors])
+    never = _never_prepared(locked)
     BulkJob.objects.filter(pk=locked.pk).update(
         status=BulkJob.Status.CANCELLED, claimed_until=None, finished_at=now, updated_at=now,
-        params={**locked.params, "taken_back": len(rows)},
+        params={**locked.params, "taken_back": len(rows) + len(never), "never_prepared": never},
         total=SparkWrite.objects.filter(bulk_job=locked).exclude(status=SparkWrite.Status.CANCELLED).count()
         + len(locked.params.get("skipped", [])))
-    return len(rows)
+    return len(rows) + len(never)
 

@@ -253,9 +253,12 @@ def test_no_group_is_prepared_after_an_undo(fresh_sim, alice, link_agent):
     job = bulk_merge.bulk_merge_start(account=alice, user=alice.user, groups=[[c.pk for c in ordered]])
     bob = link_agent("bob")
     assert bulk_merge.bulk_merge_undo(account=bob, user=bob.user, job=job) is None  # not bob's job
-    assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) == 0
+    assert bulk_merge.bulk_merge_undo(account=alice, user=alice.user, job=job) == 1  # the merge never prepared
     job.refresh_from_db()
     assert job.status == BulkJob.Status.CANCELLED
+    page = client_for(alice).get(f"/contacts/jobs/{job.pk}/").content.decode()
+    assert f"{ordered[1].display_name} into {ordered[0].display_name}</td><td>Undone" in page  # listed, not a blank
+    assert "Undone: nothing was sent" in page
     assert bulk_merge.merge_prepare(job) == 0
     assert bulk_job_prepare(job=job) == 0
     assert not job.writes.exists()
