@@ -282,7 +282,8 @@ def deliver_merge(client: SparkClient, write: SparkWrite) -> None:
     if not _has_other_open_writes(write):
         store_contact_from_spark(contact, record)
     contact_merged.send(sender=Contact, account_id=write.account_id, survivor_spark_id=contact.spark_id,
-                        other_spark_id=write.payload["other_spark_id"])
+                        other_spark_id=write.payload["other_spark_id"],
+                        survivor_feeds_changed=any(r.get("ok") for r in write.payload.get("carried") or []))
 
 
 def merge_failed(write: SparkWrite) -> None:

@@ -17,8 +17,9 @@ from crm.agents.models import SparkAccount, TimeStamped
 LIST_ROWS = Q(pending_delete=False) & ~Q(spark_id__isnull=True, write_state="failed")
 
 
-# Sent once a merge has gone through in flexmls (kwargs: account_id, survivor_spark_id, other_spark_id): the other
-# contact, and with it its news feeds, is gone; the survivor may have gained feeds carried over. Other apps keep
+# Sent once a merge has gone through in flexmls (kwargs: account_id, survivor_spark_id, other_spark_id,
+# survivor_feeds_changed): the other contact, and with it its news feeds, is gone; the survivor may have gained feeds
+# carried over. Other apps keep
 # their own stores in step (news feeds: newsfeeds_app.tasks.refresh_after_merge).
 contact_merged = Signal()
 

@@ -155,14 +155,21 @@ def newsfeeds_sync(*, account: SparkAccount) -> NewsfeedSyncResult:
     return result
 
 
+def contact_newsfeeds_forget(*, account_id: int, spark_id: str) -> int:
+    """A contact flexmls deleted (a merge's other): its feeds went with it. Rows with a change on its way stay until
+    it settles. No call to Spark."""
+    gone = NewsFeed.objects.filter(account_id=account_id, contact_spark_id=spark_id)
+    removed, _ = gone.exclude(Q(schedule__last_write__status__in=SparkWrite.OPEN)).delete()
+    return removed
+
+
 def contact_newsfeeds_refresh(*, account: SparkAccount, contact_spark_id: str, gone_spark_id: str = "") -> int:
     """One contact's feeds and their schedules, read through the contact form of the list (a few requests, not the
-    book): after a merge, the survivor's (it may have gained feeds carried over) — and the merged-away contact's
-    (`gone_spark_id`) are dropped: flexmls deleted them with it. Returns the feeds stored."""
+    book): after a merge that carried feeds over, the survivor's; the merged-away contact's (`gone_spark_id`) are
+    dropped. Returns the feeds stored."""
     now = timezone.now()
     if gone_spark_id:
-        gone = NewsFeed.objects.filter(account=account, contact_spark_id=gone_spark_id)
-        gone.exclude(Q(schedule__last_write__status__in=SparkWrite.OPEN)).delete()
+        contact_newsfeeds_forget(account_id=account.pk, spark_id=gone_spark_id)
     client = client_for_account(account)
     try:
         records = list(islice(iter_parsed(client, f"/contacts/{seg(contact_spark_id)}/newsfeeds",

@@ -95,9 +95,18 @@ def test_three_obvious_groups_are_merged_in_one_job(fresh_sim, alice, celery_wor
     assert f"Merge {len(obvious)} groups ({contacts} contacts)?" in confirm
     assert "most details filled in" in confirm  # the survivor rule is stated
 
+    seq = fresh_sim.last_seq()
     job = confirm_and_start(client)
     assert job.kind == "merge" and job.total == sum(len(g) - 1 for g in obvious)
     wait_for(job_done(job), timeout=90, message="the bulk merge to finish")
+    # A merge that carried no news feed costs no read of the survivor's feeds afterwards (only the other's, before).
+    time.sleep(1)
+    read = {r["path"] for r in fresh_sim.requests_since(seq) if r["path"].endswith("/newsfeeds")}
+    writes = list(job.writes.select_related("contact"))
+    gained = {w.contact_id for w in writes if any(r["ok"] for r in w.payload.get("carried") or [])}
+    for write in writes:
+        if write.contact_id not in gained:
+            assert f"/v1/contacts/{write.contact.spark_id}/newsfeeds" not in read
     assert job.writes.filter(status="confirmed").count() == job.total, list(job.writes.values("status",
                                                                                                  "spark_message"))
     for n, group in enumerate(planted):
