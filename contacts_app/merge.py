@@ -140,19 +140,14 @@ def _limit_errors(changes: dict) -> list[str]:
 # -- blast radius: from our store, no call to Spark ----------------------------------------------------------
 
 
-def merge_blast_radius(other: Contact, survivor: Contact | None = None) -> dict:
-    """What the contact being removed has that a delete in flexmls loses, as the store knows it, and (given the
-    survivor) which of its news feeds and schedules the merge carries over. Read through the contacts' own relations
-    (news feeds and shared links point at the contact), so no other app is imported."""
-    feeds = []
-    for feed in other.newsfeeds.all().order_by("name", "pk"):
-        schedule = getattr(feed, "schedule", None) if hasattr(feed, "schedule") else None
-        feeds.append({"name": str(feed), "schedule": schedule})
+def merge_blast_radius(other: Contact, survivor: Contact) -> dict:
+    """What the contact being removed has that a delete in flexmls loses, as the store knows it, and which of its
+    news feeds and schedules the merge carries over to the survivor. Read through the contacts' own relations (news
+    feeds and shared links point at the contact), so no other app is imported."""
     links = list(other.shared_links.all().order_by("-shared_at")[:50])
     activity = getattr(other, "activity", None) if hasattr(other, "activity") else None
-    return {"feeds": feeds, "links": links, "activity": activity, "score": other.score,
-            "last_activity": _last_activity(activity),
-            "carry": carry_preview(survivor, other) if survivor is not None else []}
+    return {"links": links, "activity": activity, "score": other.score, "last_activity": _last_activity(activity),
+            "carry": carry_preview(survivor, other)}
 
 
 def portal_account(contact: Contact) -> str | None:
